@@ -1,0 +1,45 @@
+# ConvLens: one word away. `make serve` runs the app, `make test` runs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve install install-test chromium test test-fast lint bench clean
+
+serve: install  ## create the venv, install, serve on http://127.0.0.1:8000
+	$(BIN)/convlens serve
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@# PyTorch is a test-only reference, installed from the machine's local wheel.
+	$(BIN)/pip install -q torch==2.13.0 || echo "torch==2.13.0 is not installable here: PyTorch comparisons will be skipped"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+chromium:  ## Debian's Chromium for the browser tests (never `playwright install`)
+	@scripts/install-chromium.sh
+
+test: install-test chromium  ## install what the tests need, then run the whole suite
+	$(BIN)/pytest
+
+test-fast: install-test  ## everything but the browser tests
+	$(BIN)/pytest -m "not e2e"
+
+lint: install-test
+	$(BIN)/ruff check app tests benchmarks
+
+bench: install-test
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache test-artifacts

@@ -1,0 +1,41 @@
+"""Command line: ``convlens serve [--host H] [--port P] [--workers N] [--reload]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from app.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="convlens", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the web app and API")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    serve.add_argument("--workers", type=int, default=settings.workers)
+    serve.add_argument("--log-level", default=settings.log_level)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    arguments = parser.parse_args(argv)
+
+    if arguments.command == "serve":
+        # One BLAS thread per worker: two-thread BLAS collapses when the other core is busy.
+        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(variable, "1")
+        import uvicorn
+
+        uvicorn.run(
+            "app.main:app",
+            host=arguments.host,
+            port=arguments.port,
+            workers=None if arguments.reload else arguments.workers,
+            reload=arguments.reload,
+            log_level=arguments.log_level,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The convolution ops, with TF's and PyTorch's argument names and meanings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.engine import kernels
+from app.engine.arguments import float_array
+from app.engine.plans import (
+    ConvPlan,
+    plan_conv2d,
+    plan_depthwise_conv2d,
+    plan_separable_conv2d,
+    plan_torch_conv2d,
+)
+
+
+def to_nhwc(x: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """x : (N, H, W, C) or (N, C, H, W) per ``plan.data_format``. Returns (N, H, W, C)."""
+    return x if plan.data_format == "NHWC" else x.transpose(0, 2, 3, 1)
+
+
+def from_nhwc(y: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """y : (N, H, W, C). Returns a contiguous array in ``plan.data_format``."""
+    return y if plan.data_format == "NHWC" else np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+
+
+def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: ConvPlan) -> np.ndarray:
+    """The grouped (or depthwise) stage of a plan.
+
+    x_nhwc : (N, H, W, C); weights : (kh, kw, C/groups, spatial_out_channels).
+    Returns (N, Ho, Wo, spatial_out_channels).
+    """
+    padded = kernels.pad_input(x_nhwc, plan.padding)
+    return kernels.grouped_conv(
+        padded, weights, plan.groups, plan.strides, plan.dilations, plan.output_hw
+    )
+
+
+def depthwise_as_grouped(depthwise_filter: np.ndarray) -> np.ndarray:
+    """(kh, kw, C, M) -> (kh, kw, 1, C*M); output channel q*M + r."""
+    kh, kw, channels, multiplier = depthwise_filter.shape
+    return depthwise_filter.reshape(kh, kw, 1, channels * multiplier)
+
+
+def conv2d(
+    input: Any,
+    filters: Any,
+    strides: Any,
+    padding: Any,
+    data_format: str | None = "NHWC",
+    dilations: Any = None,
+) -> np.ndarray:
+    """``tf.nn.conv2d``: cross-correlation, grouped when C is a multiple of the filter depth.
+
+    input : array-like, shape (N, H, W, C) for NHWC or (N, C, H, W) for NCHW
+    filters : array-like, shape (kh, kw, C/groups, O)
+    strides, dilations : int, or list of 1, 2 or 4 ints (4 in data_format order)
+    padding : "SAME", "VALID" or the explicit 4x2 list
+    Returns shape (N, Ho, Wo, O) or (N, O, Ho, Wo), the input's float dtype.
+    """
+    x = float_array(input, "input", 4)
+    w = float_array(filters, "filters", 4, x.dtype)
+    plan = plan_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
+    return from_nhwc(spatial_stage(to_nhwc(x, plan), w, plan), plan)
+
+
+def depthwise_conv2d(
+    input: Any,
+    filter: Any,
+    strides: Any,
+    padding: Any,
+    data_format: str | None = None,
+    dilations: Any = None,
+) -> np.ndarray:
+    """``tf.nn.depthwise_conv2d``.
+
+    input : array-like, shape (N, H, W, C) or (N, C, H, W)
+    filter : array-like, shape (kh, kw, C, M), M = channel_multiplier
+    Returns shape (N, Ho, Wo, C*M) (or NCHW); output channel ``q*M + r`` comes
+    from input channel ``q`` and ``filter[:, :, q, r]``.
+    """
+    x = float_array(input, "input", 4)
+    w = float_array(filter, "filter", 4, x.dtype)
+    plan = plan_depthwise_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
+    return from_nhwc(spatial_stage(to_nhwc(x, plan), depthwise_as_grouped(w), plan), plan)
+
+
+def separable_conv2d_stages(
+    input: Any,
+    depthwise_filter: Any,
+    pointwise_filter: Any,
+    strides: Any,
+    padding: Any,
+    data_format: str | None = None,
+    dilations: Any = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``separable_conv2d`` returning ``(depthwise_output, output)``, both in data_format."""
+    x = float_array(input, "input", 4)
+    dw = float_array(depthwise_filter, "depthwise_filter", 4, x.dtype)
+    pw = float_array(pointwise_filter, "pointwise_filter", 4, x.dtype)
+    plan = plan_separable_conv2d(
+        x.shape, dw.shape, pw.shape, strides, padding, data_format, dilations
+    )
+    intermediate = spatial_stage(to_nhwc(x, plan), depthwise_as_grouped(dw), plan)
+    output = kernels.pointwise(intermediate, pw[0, 0])
+    return from_nhwc(intermediate, plan), from_nhwc(output, plan)
+
+
+def separable_conv2d(
+    input: Any,
+    depthwise_filter: Any,
+    pointwise_filter: Any,
+    strides: Any,
+    padding: Any,
+    data_format: str | None = None,
+    dilations: Any = None,
+) -> np.ndarray:
+    """``tf.nn.separable_conv2d``: depthwise, then a 1x1 stride-1 VALID conv.
+
+    input : array-like, shape (N, H, W, C) or (N, C, H, W)
+    depthwise_filter : array-like, shape (kh, kw, C, M)
+    pointwise_filter : array-like, shape (1, 1, C*M, O); no ``C*M <= O`` check (TF 2.x)
+    Returns shape (N, Ho, Wo, O) or (N, O, Ho, Wo).
+    """
+    return separable_conv2d_stages(
+        input, depthwise_filter, pointwise_filter, strides, padding, data_format, dilations
+    )[1]
+
+
+def torch_conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """``torch.nn.functional.conv2d``.
+
+    input : array-like, shape (N, C, H, W) or unbatched (C, H, W)
+    weight : array-like, shape (O, C/groups, kh, kw)
+    bias : array-like, shape (O,), or None
+    padding : int, pair, "valid" or "same" (stride 1 only)
+    Returns shape (N, O, Ho, Wo) (or (O, Ho, Wo) for an unbatched input).
+    """
+    try:
+        unbatched = np.ndim(input) == 3
+    except ValueError:
+        unbatched = False
+    x = float_array(input, "input", 3 if unbatched else 4)
+    if unbatched:
+        x = x[None]  # (1, C, H, W)
+    w = float_array(weight, "weight", 4, x.dtype)
+    plan = plan_torch_conv2d(x.shape, w.shape, stride, padding, dilation, groups)
+    b = None
+    if bias is not None:
+        b = float_array(bias, "bias", 1, x.dtype)
+        if b.shape[0] != plan.out_channels:
+            raise ValueError(
+                f"bias has {b.shape[0]} values but weight has out_channels={plan.out_channels}"
+            )
+    out = spatial_stage(to_nhwc(x, plan), w.transpose(2, 3, 1, 0), plan)  # (N, Ho, Wo, O)
+    if b is not None:
+        out += b
+    out = from_nhwc(out, plan)
+    return out[0] if unbatched else out

@@ -1,0 +1,33 @@
+"""The ASGI application: ``app.main:app``, built by ``create_app()``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.settings import STATIC_DIR, Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application with ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    application = FastAPI(
+        title="ConvLens",
+        version=__version__,
+        description=(
+            "Depthwise and depthwise-separable convolution, step by step. The endpoints "
+            "mirror `tf.nn.conv2d`, `tf.nn.depthwise_conv2d`, `tf.nn.separable_conv2d` "
+            "and `torch.nn.functional.conv2d` argument for argument."
+        ),
+    )
+    application.state.settings = settings
+    application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from app import pages
+
+    application.include_router(pages.router)
+    return application
+
+
+app = create_app()

@@ -1,0 +1,58 @@
+"""All runtime settings in one object, read from ``CONVLENS_*`` environment variables.
+
+Tests build their own ``Settings`` and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+STATIC_DIR = PROJECT_DIR / "static"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and server options. Every field maps to ``CONVLENS_<FIELD>`` in upper case."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    # Largest array (input, filter, output or intermediate), in elements.
+    max_elements: int = 1_000_000
+    max_kernel_size: int = 15
+    max_channels: int = 512
+    max_batch: int = 64
+    # Trace frames (teaching steps) and encoded bytes per stream.
+    max_frames: int = 200_000
+    max_stream_bytes: int = 64 * 1024 * 1024
+    max_stream_seconds: float = 60.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    frame_ancestors: str = "'self'"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        environ = dict(os.environ) if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = environ.get(f"CONVLENS_{spec.name.upper()}")
+            if raw is None:
+                continue
+            default = getattr(cls(), spec.name)
+            if isinstance(default, bool):
+                values[spec.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                values[spec.name] = int(raw)
+            elif isinstance(default, float):
+                values[spec.name] = float(raw)
+            elif isinstance(default, tuple):
+                values[spec.name] = tuple(item.strip() for item in raw.split(",") if item.strip())
+            else:
+                values[spec.name] = raw
+        return cls(**values)  # type: ignore[arg-type]
