@@ -4,6 +4,13 @@ Nothing here knows about HTTP. The names below are the public facade; the
 modules behind them are private.
 """
 
+from app.engine.costs import ConvCosts, LayerCost, conv_costs, cost_sweep
+from app.engine.factorize import (
+    SeparableApproximation,
+    approximation_errors,
+    equivalent_kernel,
+    separable_approximation,
+)
 from app.engine.geometry import AxisPadding, Padding2D, effective_kernel_size, resolve_padding
 from app.engine.ops import (
     conv2d,
@@ -22,16 +29,24 @@ from app.engine.plans import (
 
 __all__ = [
     "AxisPadding",
+    "ConvCosts",
     "ConvPlan",
+    "LayerCost",
     "Padding2D",
+    "SeparableApproximation",
+    "approximation_errors",
     "conv2d",
+    "conv_costs",
+    "cost_sweep",
     "depthwise_conv2d",
     "effective_kernel_size",
+    "equivalent_kernel",
     "plan_conv2d",
     "plan_depthwise_conv2d",
     "plan_separable_conv2d",
     "plan_torch_conv2d",
     "resolve_padding",
+    "separable_approximation",
     "separable_conv2d",
     "separable_conv2d_stages",
     "torch_conv2d",

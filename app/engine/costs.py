@@ -1,0 +1,270 @@
+"""Parameters and multiply-adds of a configuration, from shapes alone.
+
+With input ``C`` channels, ``O`` outputs, a ``kh x kw`` kernel, channel
+multiplier ``M``, ``g`` groups, an output of ``Ho x Wo`` and a batch of ``N``
+(one multiply-add, MAC, per weight per output position):
+
+=========  ====================  ==========  ==================================
+layer      weights               biases      MACs
+=========  ====================  ==========  ==================================
+standard   ``kh*kw*C*O``         ``O``       ``N*Ho*Wo * kh*kw*C*O``
+grouped    ``kh*kw*(C/g)*O``     ``O``       ``N*Ho*Wo * kh*kw*(C/g)*O``
+depthwise  ``kh*kw*C*M``         ``C*M``     ``N*Ho*Wo * kh*kw*C*M``
+pointwise  ``C*M*O``             ``O``       ``N*Ho*Wo * C*M*O``
+separable  depthwise + pointwise ``O``       depthwise + pointwise
+=========  ====================  ==========  ==================================
+
+Separable has one bias of ``O``, after the pointwise stage, as Keras
+``SeparableConv2D`` does. For ``M = 1`` the separable/standard ratio of weights
+and of MACs is ``1/O + 1/(kh*kw)``: the saving the teaching views quote.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.engine.arguments import torch_pair
+from app.engine.geometry import resolve_padding
+
+# Charts sweep at most this many values of one parameter.
+MAX_SWEEP_VALUES = 256
+
+# conv_costs arguments a chart may sweep.
+SWEEPABLE_PARAMETERS = (
+    "in_channels", "out_channels", "kernel_hw", "channel_multiplier", "input_hw",
+)
+
+_CONV_COSTS_ARGUMENTS = (
+    "input_hw", "in_channels", "out_channels", "kernel_hw", "channel_multiplier", "groups",
+    "strides", "padding", "dilations", "batch",
+)
+_REQUIRED_ARGUMENTS = ("input_hw", "in_channels", "out_channels", "kernel_hw")
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Size and work of one layer: weights, biases and multiply-adds (MACs)."""
+
+    weights: int
+    biases: int
+    macs: int
+
+    @property
+    def params_without_bias(self) -> int:
+        return self.weights
+
+    @property
+    def params_with_bias(self) -> int:
+        return self.weights + self.biases
+
+    def __add__(self, other: LayerCost) -> LayerCost:
+        return LayerCost(
+            self.weights + other.weights, self.biases + other.biases, self.macs + other.macs
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "weights": self.weights,
+            "biases": self.biases,
+            "macs": self.macs,
+            "params_without_bias": self.params_without_bias,
+            "params_with_bias": self.params_with_bias,
+        }
+
+
+@dataclass(frozen=True)
+class ConvCosts:
+    """Costs of one configuration as a standard, grouped, depthwise and separable layer.
+
+    ``separable_to_standard_params`` compares weights (biases excluded) and
+    ``separable_to_standard_macs`` multiply-adds; both equal
+    ``1/O + 1/(kh*kw)`` when ``channel_multiplier`` is 1.
+    """
+
+    input_hw: tuple[int, int]
+    kernel_hw: tuple[int, int]
+    in_channels: int
+    out_channels: int
+    channel_multiplier: int
+    groups: int
+    batch: int
+    output_hw: tuple[int, int]
+    standard: LayerCost
+    grouped: LayerCost
+    depthwise: LayerCost
+    pointwise: LayerCost
+    separable: LayerCost
+    separable_to_standard_params: float
+    separable_to_standard_macs: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: plain ints, floats and lists."""
+        return {
+            "input_hw": list(self.input_hw),
+            "kernel_hw": list(self.kernel_hw),
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "channel_multiplier": self.channel_multiplier,
+            "groups": self.groups,
+            "batch": self.batch,
+            "output_hw": list(self.output_hw),
+            "standard": self.standard.as_dict(),
+            "grouped": self.grouped.as_dict(),
+            "depthwise": self.depthwise.as_dict(),
+            "pointwise": self.pointwise.as_dict(),
+            "separable": self.separable.as_dict(),
+            "separable_to_standard_params": self.separable_to_standard_params,
+            "separable_to_standard_macs": self.separable_to_standard_macs,
+        }
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _padding(padding: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
+    """``"SAME"``/``"VALID"`` (any case) or ``((top, bottom), (left, right))``."""
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(
+                f"padding must be 'SAME', 'VALID' or ((top, bottom), (left, right)), "
+                f"got {padding!r}"
+            )
+        return padding.upper()
+    rule = "padding must be 'SAME', 'VALID' or ((top, bottom), (left, right))"
+    try:
+        rows = [list(row) for row in padding]
+    except TypeError:
+        raise ValueError(f"{rule}, got {padding!r}") from None
+    if len(rows) != 2 or any(len(row) != 2 for row in rows):
+        raise ValueError(f"{rule}, got {padding!r}")
+    values = [value for row in rows for value in row]
+    if any(not isinstance(value, numbers.Integral) or isinstance(value, bool) for value in values):
+        raise ValueError(f"padding must contain only integers, got {padding!r}")
+    if min(values) < 0:
+        raise ValueError(f"padding must not be negative, got {padding!r}")
+    (top, bottom), (left, right) = rows
+    return ((int(top), int(bottom)), (int(left), int(right)))
+
+
+def _layer_costs(
+    kernel_positions: int,
+    in_channels: int,
+    out_channels: int,
+    channel_multiplier: int,
+    groups: int,
+    output_positions: int,
+) -> dict[str, LayerCost]:
+    """The table in the module docstring; ``output_positions`` is ``N*Ho*Wo``."""
+    k, c, o, m, g = kernel_positions, in_channels, out_channels, channel_multiplier, groups
+    standard_weights = k * c * o
+    grouped_weights = k * (c // g) * o
+    depthwise_weights = k * c * m
+    pointwise_weights = c * m * o
+    depthwise = LayerCost(depthwise_weights, c * m, depthwise_weights * output_positions)
+    pointwise = LayerCost(pointwise_weights, o, pointwise_weights * output_positions)
+    return {
+        "standard": LayerCost(standard_weights, o, standard_weights * output_positions),
+        "grouped": LayerCost(grouped_weights, o, grouped_weights * output_positions),
+        "depthwise": depthwise,
+        "pointwise": pointwise,
+        # One bias after the pointwise stage (Keras SeparableConv2D), none on the depthwise.
+        "separable": LayerCost(depthwise.weights + pointwise.weights, o,
+                               depthwise.macs + pointwise.macs),
+    }
+
+
+def conv_costs(
+    input_hw: int | Sequence[int],
+    in_channels: int,
+    out_channels: int,
+    kernel_hw: int | Sequence[int],
+    channel_multiplier: int = 1,
+    groups: int = 1,
+    strides: int | Sequence[int] = 1,
+    padding: str | Sequence[Sequence[int]] = "SAME",
+    dilations: int | Sequence[int] = 1,
+    batch: int = 1,
+) -> ConvCosts:
+    """Weights, biases and MACs of a configuration (see the module docstring's table).
+
+    input_hw, kernel_hw, strides, dilations : int (square) or pair ``(height, width)``
+    padding : ``"SAME"``, ``"VALID"`` or ``((top, bottom), (left, right))``
+    groups : must divide ``in_channels`` and ``out_channels`` (only the grouped row uses it)
+
+    Raises ``ValueError`` naming the argument: sizes must be positive integers
+    and a VALID (or explicitly padded) window must fit in the input.
+    """
+    input_pair = torch_pair(input_hw, "input_hw", 1)
+    kernel_pair = torch_pair(kernel_hw, "kernel_hw", 1)
+    stride_pair = torch_pair(strides, "strides", 1)
+    dilation_pair = torch_pair(dilations, "dilations", 1)
+    channels = _positive_int(in_channels, "in_channels")
+    outputs = _positive_int(out_channels, "out_channels")
+    multiplier = _positive_int(channel_multiplier, "channel_multiplier")
+    group_count = _positive_int(groups, "groups")
+    batch_size = _positive_int(batch, "batch")
+    if channels % group_count or outputs % group_count:
+        raise ValueError(
+            f"groups={group_count} must divide both in_channels={channels} and "
+            f"out_channels={outputs}"
+        )
+    pads = resolve_padding(input_pair, kernel_pair, stride_pair, dilation_pair, _padding(padding))
+    output_hw = pads.output_shape
+    kernel_positions = kernel_pair[0] * kernel_pair[1]
+    layers = _layer_costs(
+        kernel_positions, channels, outputs, multiplier, group_count,
+        batch_size * output_hw[0] * output_hw[1],
+    )
+    # Ratios from a single output position, so they exist even for an empty output.
+    per_position = _layer_costs(kernel_positions, channels, outputs, multiplier, group_count, 1)
+    return ConvCosts(
+        input_hw=input_pair,
+        kernel_hw=kernel_pair,
+        in_channels=channels,
+        out_channels=outputs,
+        channel_multiplier=multiplier,
+        groups=group_count,
+        batch=batch_size,
+        output_hw=output_hw,
+        separable_to_standard_params=layers["separable"].weights / layers["standard"].weights,
+        separable_to_standard_macs=per_position["separable"].macs / per_position["standard"].macs,
+        **layers,
+    )
+
+
+def cost_sweep(parameter: str, values: Sequence[Any], **base: Any) -> list[ConvCosts]:
+    """``conv_costs`` for each value of one parameter, the others fixed: one chart series.
+
+    parameter : one of ``SWEEPABLE_PARAMETERS`` (``kernel_hw`` and ``input_hw``
+        values may be ints, meaning square, or pairs)
+    values : 1 to ``MAX_SWEEP_VALUES`` values
+    base : the other ``conv_costs`` arguments; must not contain ``parameter``
+    Returns one ``ConvCosts`` per value, in order.
+    """
+    if parameter not in SWEEPABLE_PARAMETERS:
+        raise ValueError(
+            f"parameter must be one of {', '.join(SWEEPABLE_PARAMETERS)}, got {parameter!r}"
+        )
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ValueError(f"values must be a list of values for {parameter}, got {values!r}")
+    if not 1 <= len(values) <= MAX_SWEEP_VALUES:
+        raise ValueError(
+            f"values must have 1 to {MAX_SWEEP_VALUES} entries, got {len(values)}"
+        )
+    unknown = sorted(set(base) - set(_CONV_COSTS_ARGUMENTS))
+    if unknown:
+        raise ValueError(f"{unknown[0]} is not an argument of conv_costs")
+    if parameter in base:
+        raise ValueError(f"{parameter} is the swept parameter, so it must not also be fixed")
+    missing = [name for name in _REQUIRED_ARGUMENTS if name != parameter and name not in base]
+    if missing:
+        raise ValueError(f"{missing[0]} is required (the fixed arguments of the sweep)")
+    return [conv_costs(**base, **{parameter: value}) for value in values]
