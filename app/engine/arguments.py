@@ -31,7 +31,9 @@ def data_format_of(data_format: str | None) -> DataFormat:
     return "NHWC" if data_format.upper() == "NHWC" else "NCHW"
 
 
-def spatial_pair(value: Any, name: str, data_format: DataFormat, default: int = 1) -> tuple[int, int]:
+def spatial_pair(
+    value: Any, name: str, data_format: DataFormat, default: int = 1
+) -> tuple[int, int]:
     """TF strides/dilations: int, length 1, 2 or 4 (4 in the data format's order).
 
     Returns ``(height, width)``; every entry must be a positive integer, and a
@@ -150,7 +152,10 @@ def float_array(value: Any, name: str, ndim: int, dtype: np.dtype | None = None)
     target = dtype if dtype is not None else (
         np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
     )
-    array = array.astype(target, copy=False)
-    if not np.all(np.isfinite(array)):
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf
+        converted = array.astype(target, copy=False)
+    if not np.all(np.isfinite(converted)):
+        if np.all(np.isfinite(array)):
+            raise ValueError(f"{name} has values too large for {target.name}")
         raise ValueError(f"{name} must contain only finite numbers (no NaN or infinity)")
-    return array
+    return converted

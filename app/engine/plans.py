@@ -136,7 +136,7 @@ def plan_conv2d(
     n, h, w, c = _split_input(_shape(input_shape, "input", 4), layout)
     kh, kw, group_in, out = _shape(filters_shape, "filters", 4)
     kernel = _kernel_hw(kh, kw, "filters")
-    if group_in < 1 or c % group_in:
+    if group_in < 1 or c < group_in or c % group_in:  # c == 0 would make 0 groups
         raise ValueError(
             f"filters has in_channels={group_in} but input has {c} channels; the input depth "
             "must be a multiple of the filter's in-depth (equal for a standard convolution)"
@@ -246,7 +246,7 @@ def plan_torch_conv2d(
     shape = tuple(int(size) for size in input_shape)
     if len(shape) == 3:
         shape = (1, *shape)
-    n, c, h, w = _split_input(_shape(shape, "input", 4), "NCHW")
+    n, h, w, c = _split_input(_shape(shape, "input", 4), "NCHW")
     out, group_in, kh, kw = _shape(weight_shape, "weight", 4)
     kernel = _kernel_hw(kh, kw, "weight")
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
@@ -268,7 +268,9 @@ def plan_torch_conv2d(
         if mode not in ("same", "valid"):
             raise ValueError(f"padding must be 'same', 'valid', an int or a pair, got {padding!r}")
         if mode == "same" and stride_pair != (1, 1):
-            raise ValueError("padding='same' is not supported for strided convolutions (stride > 1)")
+            raise ValueError(
+                "padding='same' is not supported for strided convolutions (stride > 1)"
+            )
         spatial = mode.upper()
     else:
         pad_h, pad_w = torch_pair(padding, "padding", 0)
