@@ -26,6 +26,15 @@ from app.engine.plans import (
     plan_separable_conv2d,
     plan_torch_conv2d,
 )
+from app.engine.trace import (
+    StageInfo,
+    StageResult,
+    Trace,
+    TraceChunk,
+    build_trace,
+    plan_trace,
+    trace_step_count,
+)
 
 __all__ = [
     "AxisPadding",
@@ -34,7 +43,12 @@ __all__ = [
     "LayerCost",
     "Padding2D",
     "SeparableApproximation",
+    "StageInfo",
+    "StageResult",
+    "Trace",
+    "TraceChunk",
     "approximation_errors",
+    "build_trace",
     "conv2d",
     "conv_costs",
     "cost_sweep",
@@ -45,9 +59,11 @@ __all__ = [
     "plan_depthwise_conv2d",
     "plan_separable_conv2d",
     "plan_torch_conv2d",
+    "plan_trace",
     "resolve_padding",
     "separable_approximation",
     "separable_conv2d",
     "separable_conv2d_stages",
     "torch_conv2d",
+    "trace_step_count",
 ]
