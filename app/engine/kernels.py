@@ -7,12 +7,13 @@ channels ``[g*Og, (g+1)*Og)``. Depthwise is ``groups == C``, ``Cg == 1``,
 
 Three implementations, chosen by shape (see ``benchmarks/engine.py``):
 
-- shifted-view accumulation for depthwise with many channels: one multiply-add
+- shifted-view accumulation for depthwise with ``C*M >= 2``: one multiply-add
   per kernel tap over the whole output, the tap's weights pre-tiled to a full
-  output row so the inner loop runs over ``Wo*C*M`` contiguous values;
-- strided im2col times a block-diagonal weight, one matmul, for depthwise with
-  few channels or stride > 1;
-- strided im2col times per-group weights (one batched matmul) for standard and
+  output row so the inner loop runs over ``Wo*C*M`` contiguous values; stride
+  > 1 reads contiguous rows too, from a polyphase split of the input;
+- im2col times a block-diagonal weight, one matmul, for a single-channel
+  depthwise (``C*M == 1``), where the per-tap loop's overhead dominates;
+- im2col times per-group weights (one batched matmul) for standard and
   grouped convolution.
 """
 
@@ -23,24 +24,26 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from app.engine.geometry import Padding2D
 
-# Depthwise with at least this many output channels (C*M) and stride 1 uses the
-# shifted-view kernel; below it, im2col with a block-diagonal weight wins.
-SHIFTED_MIN_CHANNELS = 8
+# Depthwise with at least this many output channels (C*M) uses the shifted-view
+# kernel; below it, im2col with a block-diagonal weight wins (benchmarks/engine.py).
+SHIFTED_MIN_CHANNELS = 2
 
 
 def pad_input(x: np.ndarray, padding: Padding2D) -> np.ndarray:
-    """Zero-pad the spatial axes.
+    """Zero-pad the spatial axes (zeros + one slice copy: ``np.pad`` costs 15x more here).
 
     x : ndarray, shape (N, H, W, C)
     Returns shape (N, H + pad_top + pad_bottom, W + pad_left + pad_right, C).
     """
     if not (padding.pad_top or padding.pad_bottom or padding.pad_left or padding.pad_right):
         return x
-    return np.pad(
-        x,
-        ((0, 0), (padding.pad_top, padding.pad_bottom), (padding.pad_left, padding.pad_right),
-         (0, 0)),
+    n, h, w, c = x.shape
+    padded = np.zeros(
+        (n, h + padding.pad_top + padding.pad_bottom, w + padding.pad_left + padding.pad_right, c),
+        dtype=x.dtype,
     )
+    padded[:, padding.pad_top : padding.pad_top + h, padding.pad_left : padding.pad_left + w] = x
+    return padded
 
 
 def window_view(
@@ -99,42 +102,85 @@ def grouped_conv(
     if n == 0 or ho == 0 or wo == 0 or out_channels == 0:
         return np.zeros((n, ho, wo, out_channels), dtype=padded.dtype)
     if groups == channels and weights.shape[2] == 1:
-        multiplier = out_channels // channels
-        depthwise = weights.reshape(kh, kw, channels, multiplier)
-        if strides == (1, 1) and channels * multiplier >= SHIFTED_MIN_CHANNELS:
-            return _depthwise_shifted(padded, depthwise, dilations, output_hw)
+        depthwise = weights.reshape(kh, kw, channels, out_channels // channels)
+        if out_channels >= SHIFTED_MIN_CHANNELS:
+            return _depthwise_shifted(padded, depthwise, strides, dilations, output_hw)
         return _depthwise_block_diagonal(padded, depthwise, strides, dilations, output_hw)
     return _grouped_im2col(padded, weights, groups, strides, dilations, output_hw)
+
+
+def _phases(padded: np.ndarray, strides: tuple[int, int]) -> dict[tuple[int, int], np.ndarray]:
+    """Polyphase split: ``phase[(a, b)] = padded[:, a::s_h, b::s_w]``, each contiguous.
+
+    With it, the input a tap meets under stride ``s`` is a stride-1 window of one
+    phase, so every tap reads contiguous rows whatever the stride.
+    """
+    sh, sw = strides
+    if (sh, sw) == (1, 1):
+        return {(0, 0): padded}
+    return {
+        (a, b): np.ascontiguousarray(padded[:, a::sh, b::sw])  # (N, ~Hp/sh, ~Wp/sw, C)
+        for a in range(sh)
+        for b in range(sw)
+    }
 
 
 def _depthwise_shifted(
     padded: np.ndarray,
     weights: np.ndarray,
+    strides: tuple[int, int],
     dilations: tuple[int, int],
     output_hw: tuple[int, int],
 ) -> np.ndarray:
-    """Stride-1 depthwise by shifted-view accumulation.
+    """Depthwise by shifted-view accumulation: one multiply-add per tap over the output.
 
     padded : (N, Hp, Wp, C); weights : (kh, kw, C, M). Returns (N, Ho, Wo, C*M).
     """
     kh, kw, channels, multiplier = weights.shape
     if multiplier > 1:
         padded = np.repeat(padded, multiplier, axis=3)  # (N, Hp, Wp, C*M), channel q*M + r
-    n, ho, wo = padded.shape[0], output_hw[0], output_hw[1]
+    phases = _phases(padded, strides)
+    n, (ho, wo) = padded.shape[0], output_hw
+    (sh, sw), (dh, dw) = strides, dilations
     width = channels * multiplier
     # (kh*kw, Wo*C*M): each tap's weights repeated along a whole output row.
     tiled = np.tile(weights.reshape(kh * kw, width), (1, wo))
     accumulator = np.empty((n, ho, wo * width), dtype=padded.dtype)
     product = np.empty_like(accumulator)
     for tap_index in range(kh * kw):
-        tap = divmod(tap_index, kw)
-        rows = tap_view(padded, tap, (1, 1), dilations, output_hw).reshape(n, ho, wo * width)
+        row, col = divmod(tap_index, kw)
+        row, col = row * dh, col * dw
+        phase = phases[(row % sh, col % sw)]
+        row, col = row // sh, col // sw
+        rows = phase[:, row : row + ho, col : col + wo].reshape(n, ho, wo * width)  # view
         if tap_index == 0:
             np.multiply(rows, tiled[0], out=accumulator)
         else:
             np.multiply(rows, tiled[tap_index], out=product)
             accumulator += product
     return accumulator.reshape(n, ho, wo, width)
+
+
+def _columns(
+    padded: np.ndarray,
+    kernel_hw: tuple[int, int],
+    strides: tuple[int, int],
+    dilations: tuple[int, int],
+    output_hw: tuple[int, int],
+) -> np.ndarray:
+    """im2col, one copy per kernel tap (a generic strided 6-D copy is 4x slower).
+
+    padded : (N, Hp, Wp, C). Returns (N, Ho, Wo, kh*kw, C): ``[..., t, c]`` is
+    the input under tap ``t = di*kw + dj``.
+    """
+    kh, kw = kernel_hw
+    n, channels = padded.shape[0], padded.shape[3]
+    columns = np.empty((n, *output_hw, kh * kw, channels), dtype=padded.dtype)
+    for tap_index in range(kh * kw):
+        columns[:, :, :, tap_index] = tap_view(
+            padded, divmod(tap_index, kw), strides, dilations, output_hw
+        )
+    return columns
 
 
 def _depthwise_block_diagonal(
@@ -150,14 +196,13 @@ def _depthwise_block_diagonal(
     """
     kh, kw, channels, multiplier = weights.shape
     n, (ho, wo) = padded.shape[0], output_hw
-    windows = window_view(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,C,kh,kw)
-    columns = windows.reshape(n * ho * wo, channels * kh * kw)  # copy; column q*kh*kw + t
-    block = np.zeros((channels, kh * kw, channels, multiplier), dtype=padded.dtype)
+    columns = _columns(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,kh*kw,C)
+    block = np.zeros((kh * kw, channels, channels, multiplier), dtype=padded.dtype)
     diagonal = np.arange(channels)
-    block[diagonal, :, diagonal, :] = weights.reshape(kh * kw, channels, multiplier).transpose(
-        1, 0, 2
-    )  # (C, kh*kw, M) on the diagonal
-    out = columns @ block.reshape(channels * kh * kw, channels * multiplier)  # (N*Ho*Wo, C*M)
+    block[:, diagonal, diagonal, :] = weights.reshape(kh * kw, channels, multiplier)
+    out = columns.reshape(n * ho * wo, kh * kw * channels) @ block.reshape(
+        kh * kw * channels, channels * multiplier
+    )  # (N*Ho*Wo, C*M)
     return out.reshape(n, ho, wo, channels * multiplier)
 
 
@@ -169,28 +214,33 @@ def _grouped_im2col(
     dilations: tuple[int, int],
     output_hw: tuple[int, int],
 ) -> np.ndarray:
-    """Standard/grouped conv: im2col per group, one (batched) matmul.
+    """Standard/grouped conv: im2col, then one matmul per group (batched).
 
     padded : (N, Hp, Wp, C); weights : (kh, kw, Cg, O). Returns (N, Ho, Wo, O).
     """
     kh, kw, group_channels, out_channels = weights.shape
     n, (ho, wo) = padded.shape[0], output_hw
-    group_out = out_channels // groups
-    depth = group_channels * kh * kw
-    windows = window_view(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,C,kh,kw)
-    columns = windows.reshape(n * ho * wo, groups, depth)  # copy; (P, G, Cg*kh*kw)
-    # (G, Cg*kh*kw, Og), rows ordered (c, di, dj) like the columns.
-    per_group = (
-        weights.reshape(kh, kw, group_channels, groups, group_out)
-        .transpose(3, 2, 0, 1, 4)
-        .reshape(groups, depth, group_out)
-    )
+    positions, taps = n * ho * wo, kh * kw
+    columns = _columns(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,kh*kw,C)
     if groups == 1:
-        out = columns[:, 0, :] @ per_group[0]  # (P, O)
-    else:
-        out = np.matmul(columns.transpose(1, 0, 2), per_group)  # (G, P, Og)
-        out = out.transpose(1, 0, 2)  # (P, G, Og), channel g*Og + j
-    return out.reshape(n, ho, wo, out_channels)
+        out = columns.reshape(positions, taps * group_channels) @ weights.reshape(
+            taps * group_channels, out_channels
+        )  # (P, O)
+        return out.reshape(n, ho, wo, out_channels)
+    group_out = out_channels // groups
+    # (G, P, kh*kw*Cg): rows ordered (t, c) like the weights below.
+    per_group_columns = (
+        columns.reshape(positions, taps, groups, group_channels)
+        .transpose(2, 0, 1, 3)
+        .reshape(groups, positions, taps * group_channels)
+    )
+    per_group_weights = (
+        weights.reshape(taps, group_channels, groups, group_out)
+        .transpose(2, 0, 1, 3)
+        .reshape(groups, taps * group_channels, group_out)
+    )  # (G, kh*kw*Cg, Og)
+    out = np.matmul(per_group_columns, per_group_weights)  # (G, P, Og)
+    return out.transpose(1, 0, 2).reshape(n, ho, wo, out_channels)  # channel g*Og + j
 
 
 def pointwise(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
