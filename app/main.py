@@ -6,7 +6,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.blas import limit_blas_threads
 from app.settings import STATIC_DIR, Settings
+
+# Before anything imports NumPy (the API does, inside create_app).
+limit_blas_threads()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from app import pages
+    from app.api import include_api
 
+    include_api(application)
     application.include_router(pages.router)
     return application
 

@@ -28,6 +28,8 @@ class Settings:
     max_kernel_size: int = 15
     max_channels: int = 512
     max_batch: int = 64
+    # Multiply-adds of one request (also bounds the engine's window copies).
+    max_macs: int = 20_000_000
     # Trace frames (teaching steps) and encoded bytes per stream.
     max_frames: int = 200_000
     max_stream_bytes: int = 64 * 1024 * 1024

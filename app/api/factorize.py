@@ -1,0 +1,114 @@
+"""``POST /api/v1/factorize``: separable <-> standard kernels."""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from app import engine
+from app.api import examples, limits
+from app.api.arrays import output_value, source
+from app.api.body import body_docs, get_settings, json_body
+from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error
+from app.api.responses import json_response
+from app.api.schemas import FactorizeRequest
+from app.settings import Settings
+
+router = APIRouter(tags=["factorize"])
+
+_BODY = json_body("FactorizeRequest", FactorizeRequest)
+_KNOWN_FIELDS = ("depthwise_filter", "pointwise_filter", "filters", "channel_multiplier")
+
+
+def _errors_by_multiplier(kernel: Any) -> list[dict[str, Any]]:
+    errors = engine.approximation_errors(kernel)
+    return [
+        {"channel_multiplier": index + 1, "relative_error": float(error)}
+        for index, error in enumerate(errors)
+    ]
+
+
+def _load(request: FactorizeRequest, names: tuple[str, ...], settings: Settings) -> list[Any]:
+    sources = {name: source(getattr(request, name), name, (4,)) for name in names}
+    limits.check_sources(sources, settings)
+    for name, array in sources.items():
+        limits.check_kernel(name, array.shape[:2] if name != "pointwise_filter" else (1, 1),
+                            settings)
+        for axis, what in ((2, "in_channels"), (3, "out_channels")):
+            limits.check_channels(name, f"{name}'s {what}", array.shape[axis], settings)
+    return [sources[name].load(request.dtype) for name in names]
+
+
+def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str, Any]:
+    pair = request.depthwise_filter is not None or request.pointwise_filter is not None
+    if pair and request.filters is not None:
+        raise ApiError(
+            422, "invalid_configuration",
+            "Give either depthwise_filter and pointwise_filter (for their equivalent kernel) "
+            "or filters (for its separable approximation), not both", "filters",
+        )
+    encoding = request.output_encoding
+    try:
+        if pair:
+            for name in ("depthwise_filter", "pointwise_filter"):
+                if getattr(request, name) is None:
+                    raise ApiError(422, "missing_field",
+                                   f"{name} is required with the other filter of the pair", name)
+            depthwise, pointwise = _load(request, ("depthwise_filter", "pointwise_filter"),
+                                         settings)
+            kernel = engine.equivalent_kernel(depthwise, pointwise)
+            return {
+                "equivalent_kernel": output_value(kernel, encoding),
+                "equivalent_kernel_shape": list(kernel.shape),
+                "approximation": None,
+                "errors": _errors_by_multiplier(kernel),
+            }
+        if request.filters is None:
+            raise ApiError(
+                422, "missing_field",
+                "filters is required (a standard kernel [kh, kw, C, O]), or give "
+                "depthwise_filter and pointwise_filter", "filters",
+            )
+        (filters,) = _load(request, ("filters",), settings)
+        fit = engine.separable_approximation(filters, request.channel_multiplier)
+    except ValueError as error:
+        raise configuration_error(error, _KNOWN_FIELDS) from None
+    return {
+        "equivalent_kernel": None,
+        "equivalent_kernel_shape": None,
+        "approximation": {
+            "channel_multiplier": fit.channel_multiplier,
+            "depthwise_filter": output_value(fit.depthwise_filter, encoding),
+            "pointwise_filter": output_value(fit.pointwise_filter, encoding),
+            "approximation": output_value(fit.approximation, encoding),
+            "singular_values": output_value(fit.singular_values, encoding),
+            "channel_errors": output_value(fit.channel_errors, encoding),
+            "relative_error": fit.relative_error,
+            "exact": fit.exact,
+        },
+        "errors": _errors_by_multiplier(filters),
+    }
+
+
+@router.post(
+    "/factorize",
+    summary="Equivalent kernel of a separable pair; separable approximation of a kernel",
+    responses={200: {"content": {"application/json": {"example": {
+        "equivalent_kernel": None,
+        "approximation": {"channel_multiplier": 1, "relative_error": 0.7071, "exact": False},
+        "errors": [{"channel_multiplier": 1, "relative_error": 0.7071},
+                   {"channel_multiplier": 2, "relative_error": 0.0}],
+    }}}}, **ERROR_RESPONSES},
+    openapi_extra=body_docs("FactorizeRequest", {
+        "approximate_sobel_pair": examples.FACTORIZE_APPROXIMATE,
+        "equivalent_kernel_of_a_pair": examples.FACTORIZE_PAIR,
+    }),
+)
+def factorize(request: Annotated[FactorizeRequest, Depends(_BODY)],
+              settings: Annotated[Settings, Depends(get_settings)]) -> Response:
+    """Either ``depthwise_filter`` [kh, kw, C, M] and ``pointwise_filter`` [1, 1, C*M, O]:
+    the standard kernel [kh, kw, C, O] they equal. Or ``filters`` [kh, kw, C, O]: its best
+    separable pair for ``channel_multiplier`` (per-channel SVD) with the error. Both
+    answers list ``errors``: the relative error of the best fit for each M."""
+    return json_response(factorize_payload(request, settings))

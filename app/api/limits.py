@@ -1,0 +1,124 @@
+"""The limits of ``Settings``, checked from shapes before any array is allocated.
+
+Every check raises a 413 ``ApiError`` naming the field to shrink and the setting
+that refused it.
+"""
+
+from __future__ import annotations
+
+from app.api.arrays import ArraySource
+from app.api.errors import ApiError
+from app.engine import ConvPlan
+from app.settings import Settings
+
+
+def _too_large(code: str, field: str, message: str) -> ApiError:
+    return ApiError(413, code, message, field)
+
+
+def check_elements(name: str, count: int, settings: Settings, what: str | None = None) -> None:
+    if count > settings.max_elements:
+        raise _too_large(
+            "too_many_elements", name,
+            f"{what or name} has {count:,} elements; the limit is {settings.max_elements:,} "
+            "(max_elements)",
+        )
+
+
+def check_sources(sources: dict[str, ArraySource], settings: Settings) -> None:
+    """Each incoming array within ``max_elements``."""
+    for name, array in sources.items():
+        check_elements(name, array.size, settings, f"{name} (shape {list(array.shape)})")
+
+
+def check_kernel(name: str, kernel_hw: tuple[int, int], settings: Settings) -> None:
+    if max(kernel_hw) > settings.max_kernel_size:
+        raise _too_large(
+            "kernel_too_large", name,
+            f"{name} has a {kernel_hw[0]}x{kernel_hw[1]} kernel; the largest side allowed is "
+            f"{settings.max_kernel_size} (max_kernel_size)",
+        )
+
+
+def check_channels(name: str, what: str, channels: int, settings: Settings) -> None:
+    if channels > settings.max_channels:
+        raise _too_large(
+            "too_many_channels", name,
+            f"{what} is {channels:,}; the limit is {settings.max_channels:,} channels "
+            "(max_channels)",
+        )
+
+
+def spatial_macs(plan: ConvPlan) -> int:
+    """Multiply-adds the engine spends on the spatial (grouped or depthwise) stage.
+
+    Nominally ``N*Ho*Wo * kh*kw * C/groups * spatial_out``. A strided depthwise
+    stage runs today as one im2col matmul with a block-diagonal weight
+    (``app/engine/kernels.py``), which costs ``C`` times that, so it is counted so.
+    """
+    height, width = plan.output_hw
+    positions = plan.batch * height * width
+    nominal = positions * plan.kernel_hw[0] * plan.kernel_hw[1] * plan.group_in_channels * (
+        plan.spatial_out_channels
+    )
+    if plan.is_depthwise and plan.strides != (1, 1):
+        return nominal * plan.in_channels
+    return nominal
+
+
+def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
+    """Batch, channels, kernel, the sizes the engine allocates, and the work."""
+    if plan.batch > settings.max_batch:
+        raise _too_large(
+            "batch_too_large", "input",
+            f"input has a batch of {plan.batch:,}; the limit is {settings.max_batch:,} "
+            "(max_batch)",
+        )
+    check_kernel(filter_name, plan.kernel_hw, settings)
+    check_channels("input", "input's channel count", plan.in_channels, settings)
+    check_channels(filter_name, f"{filter_name}'s output channel count",
+                   plan.spatial_out_channels, settings)
+    if plan.op == "separable_conv2d":
+        check_channels("pointwise_filter", "pointwise_filter's output channel count",
+                       plan.out_channels, settings)
+    pads = plan.padding
+    padded_hw = (plan.input_hw[0] + pads.pad_top + pads.pad_bottom,
+                 plan.input_hw[1] + pads.pad_left + pads.pad_right)
+    check_elements("padding", plan.batch * padded_hw[0] * padded_hw[1] * plan.in_channels,
+                   settings, f"The padded input ({padded_hw[0]}x{padded_hw[1]})")
+    height, width = plan.output_hw
+    positions = plan.batch * height * width
+    if plan.spatial_out_channels != plan.out_channels:
+        check_elements(filter_name, positions * plan.spatial_out_channels, settings,
+                       "The depthwise output")
+    check_elements("input", positions * plan.out_channels, settings,
+                   f"The output ({height}x{width}x{plan.out_channels} per batch element)")
+    macs = spatial_macs(plan)
+    if plan.op == "separable_conv2d":
+        macs += positions * plan.spatial_out_channels * plan.out_channels
+    # The engine's window copies (N*Ho*Wo*C*kh*kw) never exceed the spatial MACs.
+    if macs > settings.max_macs:
+        raise _too_large(
+            "too_much_work", "input",
+            f"This configuration needs {macs:,} multiply-adds; the limit is "
+            f"{settings.max_macs:,} (max_macs). Use a smaller input, kernel or fewer channels",
+        )
+
+
+def check_frames(steps: int, settings: Settings) -> None:
+    if steps > settings.max_frames:
+        raise _too_large(
+            "too_many_frames", "input",
+            f"The trace has {steps:,} steps; the limit is {settings.max_frames:,} frames "
+            "(max_frames). Trace a smaller input, or fewer channels",
+        )
+
+
+def check_stream_bytes(estimate: int, settings: Settings) -> None:
+    if estimate > settings.max_stream_bytes:
+        raise _too_large(
+            "stream_too_large", "input",
+            f"The trace stream would be about {estimate:,} bytes; the limit is "
+            f"{settings.max_stream_bytes:,} (max_stream_bytes). Lower precision, use the "
+            "binary encoding, or trace a smaller configuration",
+        )

@@ -1,0 +1,68 @@
+"""``GET /api/v1/presets``: sample inputs and named kernels, made by ``app.presets``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app import engine, presets
+from app.api.arrays import to_json_values
+from app.api.errors import ERROR_RESPONSES
+
+router = APIRouter(tags=["presets"])
+
+
+def presets_payload(seed: int) -> dict[str, Any]:
+    x, w = presets.seed_example()
+    return {
+        "inputs": {
+            preset.name: {
+                "description": preset.description,
+                "layout": "NHWC",
+                "shape": list(preset.array.shape),
+                "array": to_json_values(preset.array),
+            }
+            for preset in presets.sample_inputs()
+        },
+        "kernels": {
+            preset.name: {
+                "description": preset.description,
+                "shape": list(preset.array.shape),
+                "array": to_json_values(preset.array),
+            }
+            for preset in presets.named_kernels(seed)
+        },
+        "seed_example": {
+            "op": "depthwise_conv2d",
+            "input": to_json_values(x),
+            "filter": to_json_values(w),
+            "strides": [1, 1, 1, 1],
+            "padding": "VALID",
+            "output": to_json_values(engine.depthwise_conv2d(x, w, [1, 1, 1, 1], "VALID")),
+        },
+    }
+
+
+@router.get(
+    "/presets",
+    summary="Sample inputs and named kernels",
+    responses={
+        200: {"content": {"application/json": {"example": {
+            "inputs": {"seed": {"layout": "NHWC", "shape": [1, 4, 4, 2]}},
+            "kernels": {"sobel_x": {"shape": [3, 3],
+                                    "array": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]}},
+        }}}},
+        422: ERROR_RESPONSES[422],
+    },
+)
+def get_presets(
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the random kernel.")]
+    = presets.DEFAULT_SEED,
+) -> dict[str, Any]:
+    """Inputs (NHWC ``[1, H, W, C]``, values in [0, 1]): the seed example, digits 0-9,
+    gradients, a checkerboard, an RGB test pattern. Kernels (``[3, 3]``): identity, box
+    blur, Gaussian, Sobel x/y, Laplacian, sharpen, emboss and a seeded random one. Put a
+    kernel in channel ``q``, multiplier ``r`` of a depthwise filter as ``filter[:, :, q, r]``.
+    """
+    return presets_payload(seed)

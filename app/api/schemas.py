@@ -1,0 +1,329 @@
+"""Request and response models of the JSON API.
+
+Request fields carry the mirrored function's argument names and meanings
+(``tf.nn.conv2d``, ``tf.nn.depthwise_conv2d``, ``tf.nn.separable_conv2d``,
+``torch.nn.functional.conv2d``). Arrays come as nested JSON lists or as the
+compact binary form ``{"dtype": "float32", "shape": [...], "data": "<base64>"}``
+(little-endian). Array *contents* are not validated here: ``app.api.arrays``
+reads their shapes cheaply, the limits are checked, and only then are they
+converted, so a huge array is refused before it is allocated.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, WithJsonSchema
+
+from app.api import examples
+
+# Upper bound of strides, dilations, explicit pads, groups: far beyond any real
+# configuration, it keeps every later integer computation small.
+MAX_STEP = 100_000
+# Upper bound of sizes in the shape-only cost model.
+MAX_SIZE = 1_000_000
+
+
+def nested_list_schema(ndim: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "number"}
+    for _ in range(ndim):
+        schema = {"type": "array", "items": schema}
+    return schema
+
+
+class EncodedArray(BaseModel):
+    """An array as base64 of its little-endian bytes, row-major (C order)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [examples.ENCODED_ARRAY]},
+    )
+    dtype: Literal["float32", "float64"] = Field(description="Element type of ``data``.")
+    shape: list[Annotated[int, Strict(), Field(ge=0)]] = Field(description="Array shape.")
+    data: str = Field(description="Standard padded base64 of the little-endian bytes.")
+
+
+def _array_tag(value: Any) -> str | None:
+    if isinstance(value, list):
+        return "nested"
+    if isinstance(value, dict | EncodedArray):
+        return "base64"
+    return None
+
+
+def _array_type(ndim: int | tuple[int, ...], description: str) -> Any:
+    """Nested lists of ``ndim`` levels, or an ``EncodedArray``."""
+    dims = (ndim,) if isinstance(ndim, int) else ndim
+    nested: dict[str, Any] = (
+        nested_list_schema(dims[0]) if len(dims) == 1
+        else {"anyOf": [nested_list_schema(d) for d in dims]}
+    )
+    return Annotated[
+        Annotated[list[Any], Tag("nested"), WithJsonSchema(nested)]
+        | Annotated[EncodedArray, Tag("base64")],
+        Discriminator(
+            _array_tag,
+            custom_error_type="invalid_array",
+            custom_error_message=(
+                "must be a nested list of numbers or {dtype, shape, data} (base64)"
+            ),
+        ),
+        Field(description=description),
+    ]
+
+
+Array4D = _array_type(4, "A 4-D array: nested lists, or {dtype, shape, data}.")
+Array1D = _array_type(1, "A 1-D array: a list, or {dtype, shape, data}.")
+Array3or4D = _array_type((4, 3), "A 4-D (or unbatched 3-D) array.")
+
+StrictPositive = Annotated[int, Strict(), Field(ge=1, le=MAX_STEP)]
+StrictNonNegative = Annotated[int, Strict(), Field(ge=0, le=MAX_STEP)]
+
+# TF strides/dilations: an int, or 1, 2 or 4 ints (4 in data_format order).
+TfSteps = StrictPositive | Annotated[list[StrictPositive], Field(min_length=1, max_length=4)]
+TfPadding = (
+    Literal["SAME", "VALID", "same", "valid"]
+    | Annotated[
+        list[Annotated[list[StrictNonNegative], Field(min_length=2, max_length=2)]],
+        Field(min_length=4, max_length=4),
+    ]
+)
+TorchPair = StrictPositive | Annotated[list[StrictPositive], Field(min_length=1, max_length=2)]
+TorchPadding = (
+    Literal["same", "valid"]
+    | StrictNonNegative
+    | Annotated[list[StrictNonNegative], Field(min_length=1, max_length=2)]
+)
+DataFormat = Literal["NHWC", "NCHW"]
+FloatType = Literal["float32", "float64"]
+
+
+class OpOptions(BaseModel):
+    """Options every op endpoint takes besides the mirrored arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+    dtype: FloatType = Field(
+        "float64",
+        description="Compute dtype. float64 (default) prints hand-checkable results exactly.",
+    )
+    output_encoding: Literal["list", "base64"] = Field(
+        "list", description="Arrays in the response as nested lists or as {dtype, shape, data}."
+    )
+
+
+class TfConv2dRequest(OpOptions):
+    """``tf.nn.conv2d(input, filters, strides, padding, data_format, dilations)``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.CONV2D]})
+    input: Array4D
+    filters: Array4D = Field(description="[kh, kw, C/groups, O]; grouped when C > in-depth.")
+    strides: TfSteps
+    padding: TfPadding
+    data_format: DataFormat = "NHWC"
+    dilations: TfSteps | None = None
+
+
+class TfDepthwiseConv2dRequest(OpOptions):
+    """``tf.nn.depthwise_conv2d(input, filter, strides, padding, data_format, dilations)``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEPTHWISE]})
+    input: Array4D
+    filter: Array4D = Field(description="[kh, kw, C, M], M = channel_multiplier.")
+    strides: TfSteps
+    padding: TfPadding
+    data_format: DataFormat | None = None
+    dilations: TfSteps | None = None
+
+
+class TfSeparableConv2dRequest(OpOptions):
+    """``tf.nn.separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding,
+    data_format, dilations)``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SEPARABLE]})
+    input: Array4D
+    depthwise_filter: Array4D = Field(description="[kh, kw, C, M].")
+    pointwise_filter: Array4D = Field(description="[1, 1, C*M, O].")
+    strides: TfSteps
+    padding: TfPadding
+    data_format: DataFormat | None = None
+    dilations: TfSteps | None = None
+
+
+class TorchConv2dRequest(OpOptions):
+    """``torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.TORCH]})
+    input: Array3or4D = Field(description="[N, C, H, W] or unbatched [C, H, W].")
+    weight: Array4D = Field(description="[O, C/groups, kh, kw].")
+    bias: Array1D | None = Field(None, description="[O], or null.")
+    stride: TorchPair = 1
+    padding: TorchPadding = 0
+    dilation: TorchPair = 1
+    groups: StrictPositive = 1
+
+
+# The op each request model mirrors (the engine function's name).
+OP_MODELS: dict[str, type[OpOptions]] = {
+    "conv2d": TfConv2dRequest,
+    "depthwise_conv2d": TfDepthwiseConv2dRequest,
+    "separable_conv2d": TfSeparableConv2dRequest,
+    "torch_conv2d": TorchConv2dRequest,
+}
+# Array-valued fields of each op, the input first.
+ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
+    "conv2d": ("input", "filters"),
+    "depthwise_conv2d": ("input", "filter"),
+    "separable_conv2d": ("input", "depthwise_filter", "pointwise_filter"),
+    "torch_conv2d": ("input", "weight", "bias"),
+}
+
+
+class PaddingInfo(BaseModel):
+    pad_top: int
+    pad_bottom: int
+    pad_left: int
+    pad_right: int
+    output_height: int
+    output_width: int
+
+
+class OpResponse(BaseModel):
+    """The result of an op endpoint."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DEPTHWISE_RESPONSE]})
+    op: str
+    output: Any = Field(description="Nested list in the input's layout, or {dtype, shape, data}.")
+    shape: list[int]
+    dtype: FloatType
+    data_format: DataFormat
+    padding: PaddingInfo = Field(description="Resolved per-side zero padding and output size.")
+    costs: dict[str, Any] = Field(
+        description="Weights, biases and MACs of this configuration as a standard, grouped, "
+        "depthwise, pointwise and separable layer; `layer` names the row this op is."
+    )
+    depthwise_output: Any = Field(None, description="separable_conv2d: the depthwise stage.")
+    depthwise_shape: list[int] | None = None
+
+
+# ------------------------------------------------------------------ costs
+
+Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+SizePair = Size | Annotated[list[Size], Field(min_length=1, max_length=2)]
+SweepParameter = Literal[
+    "in_channels", "out_channels", "kernel_hw", "channel_multiplier", "input_hw"
+]
+
+
+class Sweep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parameter: SweepParameter
+    values: list[SizePair] = Field(min_length=1, max_length=256)
+
+
+class CostsRequest(BaseModel):
+    """A configuration by shapes only (``app.engine.conv_costs``), and an optional sweep."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.COSTS]})
+    input_hw: SizePair
+    in_channels: Size
+    out_channels: Size
+    kernel_hw: SizePair
+    channel_multiplier: Size = 1
+    groups: Size = 1
+    strides: SizePair = 1
+    padding: Annotated[
+        Literal["SAME", "VALID", "same", "valid"]
+        | Annotated[
+            list[Annotated[list[StrictNonNegative], Field(min_length=2, max_length=2)]],
+            Field(min_length=2, max_length=2),
+        ],
+        Field(description="'SAME', 'VALID' or [[top, bottom], [left, right]]."),
+    ] = "SAME"
+    dilations: SizePair = 1
+    batch: Size = 1
+    sweep: Sweep | None = Field(None, description="Vary one parameter, the others fixed.")
+
+
+# -------------------------------------------------------------- factorize
+
+class FactorizeRequest(BaseModel):
+    """Either a separable pair (-> its equivalent kernel) or a standard kernel
+    (-> its best separable approximation)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [examples.FACTORIZE_APPROXIMATE, examples.FACTORIZE_PAIR]},
+    )
+    depthwise_filter: Array4D | None = Field(None, description="[kh, kw, C, M].")
+    pointwise_filter: Array4D | None = Field(None, description="[1, 1, C*M, O].")
+    filters: Array4D | None = Field(None, description="A standard kernel [kh, kw, C, O].")
+    channel_multiplier: StrictPositive = Field(
+        1, description="M of the returned approximation of `filters`."
+    )
+    dtype: FloatType = "float64"
+    output_encoding: Literal["list", "base64"] = "list"
+
+
+# ------------------------------------------------------- op-tagged bodies
+
+def _tagged(model: type[OpOptions], op: str, extra: type[BaseModel] | None = None) -> Any:
+    """``model`` with an ``op`` literal in front (and ``extra``'s fields), for unions."""
+    bases = (model,) if extra is None else (model, extra)
+    name = f"{op.title().replace('_', '')}{'Trace' if extra else 'Code'}Request"
+    fields = {"op": Literal[op]}
+    namespace: dict[str, Any] = {
+        "__annotations__": fields,
+        "__module__": __name__,
+        "model_config": ConfigDict(extra="forbid", json_schema_extra=None),
+    }
+    return type(name, bases, namespace)
+
+
+class TraceOptions(BaseModel):
+    """How the trace is encoded."""
+
+    model_config = ConfigDict(extra="forbid")
+    encoding: Literal["binary", "json"] = Field(
+        "binary",
+        description="binary: float arrays as {dtype, shape, data} base64 (float32 when "
+        "precision <= 7, else float64); json: nested lists of numbers rounded to `precision`.",
+    )
+    precision: Annotated[int, Strict(), Field(ge=1, le=17)] = Field(
+        6, description="Significant digits of every float sent."
+    )
+    detail: Literal["compact", "full"] = Field(
+        "compact",
+        description="compact: only values the page cannot look up (products, sums); "
+        "full: every per-step field of the engine's trace.",
+    )
+    chunk_size: Annotated[int, Strict(), Field(ge=1, le=4096)] = Field(
+        512, description="Steps per chunk event (lowered for very wide steps)."
+    )
+    batch_index: Annotated[int, Strict(), Field(ge=0, le=MAX_STEP)] = Field(
+        0, description="Which element of the input batch is traced."
+    )
+
+
+TRACE_MODELS = {op: _tagged(model, op, TraceOptions) for op, model in OP_MODELS.items()}
+CODE_MODELS = {op: _tagged(model, op) for op, model in OP_MODELS.items()}
+
+
+def _op_union(models: dict[str, Any], description: str) -> Any:
+    members = tuple(Annotated[model, Tag(op)] for op, model in models.items())
+    return Annotated[
+        members[0] | members[1] | members[2] | members[3],
+        Discriminator("op"),
+        Field(description=description),
+    ]
+
+
+TraceRequest = _op_union(TRACE_MODELS, "op plus that op's fields, and stream options.")
+CodeRequest = _op_union(CODE_MODELS, "op plus that op's fields.")
+
+
+class CodeResponse(BaseModel):
+    op: str
+    tf: str = Field(description="tf.nn code (TensorFlow 2).")
+    keras: str = Field(description="Keras layer code with set_weights.")
+    pytorch: str = Field(description="torch.nn.functional code; `output` holds the result.")
+    output_shape: list[int]
