@@ -34,9 +34,21 @@ def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: ConvPlan) -> np
     Returns (N, Ho, Wo, spatial_out_channels).
     """
     padded = kernels.pad_input(x_nhwc, plan.padding)
-    return kernels.grouped_conv(
-        padded, weights, plan.groups, plan.strides, plan.dilations, plan.output_hw
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = kernels.grouped_conv(
+            padded, weights, plan.groups, plan.strides, plan.dilations, plan.output_hw
+        )
+    return finite_result(out)
+
+
+def finite_result(out: np.ndarray) -> np.ndarray:
+    """``out`` unchanged, or a ValueError when finite inputs overflowed the dtype."""
+    if not np.isfinite(out).all():
+        raise ValueError(
+            f"input: the result overflows {out.dtype.name} (finite inputs, but the sums exceed "
+            "its range); scale the input or the weights down, or use float64"
+        )
+    return out
 
 
 def depthwise_as_grouped(depthwise_filter: np.ndarray) -> np.ndarray:
@@ -105,7 +117,8 @@ def separable_conv2d_stages(
         x.shape, dw.shape, pw.shape, strides, padding, data_format, dilations
     )
     intermediate = spatial_stage(to_nhwc(x, plan), depthwise_as_grouped(dw), plan)
-    output = kernels.pointwise(intermediate, pw[0, 0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        output = finite_result(kernels.pointwise(intermediate, pw[0, 0]))
     return from_nhwc(intermediate, plan), from_nhwc(output, plan)
 
 
@@ -148,10 +161,15 @@ def torch_conv2d(
     Returns shape (N, O, Ho, Wo) (or (O, Ho, Wo) for an unbatched input).
     """
     try:
-        unbatched = np.ndim(input) == 3
-    except ValueError:
-        unbatched = False
-    x = float_array(input, "input", 3 if unbatched else 4)
+        ndim = np.ndim(input)
+    except ValueError:  # ragged nested lists: float_array names the problem
+        ndim = 4
+    if ndim not in (3, 4):
+        raise ValueError(
+            f"input must be 3-D (C, H, W) or 4-D (N, C, H, W), got shape {list(np.shape(input))}"
+        )
+    x = float_array(input, "input", ndim)
+    unbatched = ndim == 3
     if unbatched:
         x = x[None]  # (1, C, H, W)
     w = float_array(weight, "weight", 4, x.dtype)
@@ -165,6 +183,7 @@ def torch_conv2d(
             )
     out = spatial_stage(to_nhwc(x, plan), w.transpose(2, 3, 1, 0), plan)  # (N, Ho, Wo, O)
     if b is not None:
-        out += b
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = finite_result(out + b)
     out = from_nhwc(out, plan)
     return out[0] if unbatched else out

@@ -506,3 +506,25 @@ def test_dilations_with_strides_are_allowed_for_conv2d_and_torch(
     call: Callable[[], np.ndarray],
 ) -> None:
     assert call().size > 0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: depthwise_conv2d(x, np.full((3, 3, 2, 1), 10.0, np.float32), 1, "SAME"),
+        lambda x: conv2d(x, np.full((3, 3, 2, 4), 10.0, np.float32), 1, "VALID"),
+        lambda x: separable_conv2d(
+            x, np.ones((1, 1, 2, 1), np.float32), np.full((1, 1, 2, 3), 3e38, np.float32),
+            1, "VALID",
+        ),
+        lambda x: torch_conv2d(
+            x.transpose(0, 3, 1, 2), np.ones((2, 2, 1, 1), np.float32),
+            bias=np.full(2, 3.4e38, np.float32),
+        ),
+    ],
+    ids=["depthwise", "conv2d", "separable-pointwise", "torch-bias"],
+)
+def test_a_result_that_overflows_float32_is_an_error_not_inf(call) -> None:
+    x = np.full((1, 4, 4, 2), 3e37, dtype=np.float32)  # finite, but 9 taps x 10 overflow
+    with pytest.raises(ValueError, match=r"^input: the result overflows float32"):
+        call(x)
