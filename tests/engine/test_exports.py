@@ -1,0 +1,68 @@
+"""The engine's public facade is a contract: later layers (API, page) build on these names."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import app.engine
+
+ENGINE_DIR = Path(app.engine.__file__).parent
+
+PUBLIC_NAMES = {
+    "AxisPadding", "ConvCosts", "ConvPlan", "LayerCost", "Padding2D", "SeparableApproximation",
+    "StageInfo", "StageResult", "Trace", "TraceChunk", "approximation_errors", "build_trace",
+    "conv2d", "conv_costs", "cost_sweep", "depthwise_conv2d", "effective_kernel_size",
+    "equivalent_kernel", "plan_conv2d", "plan_depthwise_conv2d", "plan_separable_conv2d",
+    "plan_torch_conv2d", "plan_trace", "resolve_padding", "separable_approximation",
+    "separable_conv2d", "separable_conv2d_stages", "torch_conv2d", "trace_step_count",
+}
+
+
+def test_the_facade_exports_exactly_the_public_names() -> None:
+    assert set(app.engine.__all__) == PUBLIC_NAMES
+    assert app.engine.__all__ == sorted(app.engine.__all__)
+    for name in PUBLIC_NAMES:
+        assert getattr(app.engine, name).__module__.startswith("app.engine.")
+
+
+def test_mirrored_functions_keep_the_argument_names_and_defaults_of_tf_and_pytorch() -> None:
+    def signature(function):
+        return [
+            (parameter.name, parameter.default)
+            for parameter in inspect.signature(function).parameters.values()
+        ]
+
+    empty = inspect.Parameter.empty
+    assert signature(app.engine.conv2d) == [
+        ("input", empty), ("filters", empty), ("strides", empty), ("padding", empty),
+        ("data_format", "NHWC"), ("dilations", None),
+    ]
+    assert signature(app.engine.depthwise_conv2d) == [
+        ("input", empty), ("filter", empty), ("strides", empty), ("padding", empty),
+        ("data_format", None), ("dilations", None),
+    ]
+    assert signature(app.engine.separable_conv2d) == [
+        ("input", empty), ("depthwise_filter", empty), ("pointwise_filter", empty),
+        ("strides", empty), ("padding", empty), ("data_format", None), ("dilations", None),
+    ]
+    assert signature(app.engine.torch_conv2d) == [
+        ("input", empty), ("weight", empty), ("bias", None), ("stride", 1), ("padding", 0),
+        ("dilation", 1), ("groups", 1),
+    ]
+
+
+def test_the_engine_imports_nothing_but_numpy_and_itself() -> None:
+    allowed = {"numpy", "app", "__future__", "collections", "dataclasses", "typing", "numbers",
+               "math", "inspect", "functools", "itertools"}
+    for module in ENGINE_DIR.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert roots <= allowed, f"{module.name} imports {roots - allowed}"
