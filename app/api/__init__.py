@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.body import body_components
 from app.api.errors import register_error_handlers
@@ -17,18 +19,38 @@ API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    from app.api import code, costs, factorize, health, ops, presets
+    from app.api import code, costs, factorize, health, ops, presets, trace
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (ops, costs, factorize, presets, code, health):
+    for module in (ops, costs, factorize, presets, code, trace, health):
         router.include_router(module.router)
     return router
+
+
+class ApiGZip:
+    """gzip for API answers when the client accepts it (``/api/`` paths only).
+
+    Starlette's GZipMiddleware flushes after every body chunk, so NDJSON trace
+    lines still arrive one by one, compressed.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str = API_PREFIX, compresslevel: int = 6) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.gzip = GZipMiddleware(app, minimum_size=1024, compresslevel=compresslevel)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix + "/"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def include_api(application: FastAPI) -> None:
     """Mount the API on ``application`` and answer every 4xx in the envelope."""
     application.include_router(api_router())
     register_error_handlers(application)
+    application.add_middleware(ApiGZip)
     generate = application.openapi
 
     def openapi() -> dict[str, Any]:

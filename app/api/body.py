@@ -21,8 +21,9 @@ from app.settings import Settings
 
 T = TypeVar("T")
 
-# Body schemas the OpenAPI document must list under components/schemas.
-REGISTERED_BODIES: dict[str, TypeAdapter[Any]] = {}
+# Schemas the OpenAPI document must list under components/schemas (bodies parsed
+# here, and the trace's event schema), by component name.
+COMPONENTS: dict[str, TypeAdapter[Any]] = {}
 
 
 def get_settings(request: Request) -> Settings:
@@ -81,7 +82,7 @@ def json_body(name: str, body_type: Any, by_tag: dict[str, type[BaseModel]] | No
     by_tag : for a union discriminated by ``op``, the model of each ``op``.
     """
     adapter: TypeAdapter[Any] = TypeAdapter(body_type)
-    REGISTERED_BODIES[name] = adapter
+    COMPONENTS[name] = adapter
     fields = _field_names(body_type, by_tag)
 
     async def dependency(request: Request) -> Any:
@@ -111,10 +112,15 @@ def body_docs(name: str, examples: dict[str, dict[str, Any]], description: str =
     }
 
 
+def register_component(name: str, schema_type: Any) -> None:
+    """List ``schema_type`` under ``name`` in the OpenAPI components."""
+    COMPONENTS[name] = TypeAdapter(schema_type)
+
+
 def body_components() -> dict[str, Any]:
     """OpenAPI component schemas of every registered body and the models it uses."""
     components: dict[str, Any] = {}
-    for name, adapter in REGISTERED_BODIES.items():
+    for name, adapter in COMPONENTS.items():
         schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[name] = schema

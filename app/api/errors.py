@@ -134,7 +134,8 @@ def configuration_error(error: Exception, known_fields: Iterable[str]) -> ApiErr
     """An engine ``ValueError`` (shapes or arguments that do not fit) as a 422."""
     message = str(error)
     field = field_from_message(message, known_fields)
-    return ApiError(422, "invalid_configuration", message, field)
+    code = "non_finite" if "overflows" in message else "invalid_configuration"
+    return ApiError(422, code, message, field)
 
 
 # ------------------------------------------------------------- pydantic errors

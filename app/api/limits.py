@@ -50,20 +50,13 @@ def check_channels(name: str, what: str, channels: int, settings: Settings) -> N
 
 
 def spatial_macs(plan: ConvPlan) -> int:
-    """Multiply-adds the engine spends on the spatial (grouped or depthwise) stage.
-
-    Nominally ``N*Ho*Wo * kh*kw * C/groups * spatial_out``. A strided depthwise
-    stage runs today as one im2col matmul with a block-diagonal weight
-    (``app/engine/kernels.py``), which costs ``C`` times that, so it is counted so.
-    """
+    """Multiply-adds of the spatial (grouped or depthwise) stage:
+    ``N*Ho*Wo * kh*kw * C/groups * spatial_out``."""
     height, width = plan.output_hw
-    positions = plan.batch * height * width
-    nominal = positions * plan.kernel_hw[0] * plan.kernel_hw[1] * plan.group_in_channels * (
-        plan.spatial_out_channels
+    return (
+        plan.batch * height * width * plan.kernel_hw[0] * plan.kernel_hw[1]
+        * plan.group_in_channels * plan.spatial_out_channels
     )
-    if plan.is_depthwise and plan.strides != (1, 1):
-        return nominal * plan.in_channels
-    return nominal
 
 
 def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:

@@ -327,3 +327,75 @@ class CodeResponse(BaseModel):
     keras: str = Field(description="Keras layer code with set_weights.")
     pytorch: str = Field(description="torch.nn.functional code; `output` holds the result.")
     output_shape: list[int]
+
+
+# ----------------------------------------------------------- trace events
+# Documentation of the NDJSON stream: one of these objects per line.
+
+class TraceHeaderEvent(BaseModel):
+    event: Literal["header"]
+    format: int = Field(description="Version of this frame format (1).")
+    encoding: Literal["binary", "json"]
+    dtype: Literal["float32", "float64"] | None = Field(
+        description="Element type of binary float arrays; null for json."
+    )
+    precision: int
+    detail: Literal["compact", "full"]
+    chunk_size: int = Field(description="Steps per chunk (the last of a stage may be shorter).")
+    op: str
+    data_format: str
+    batch_index: int
+    in_channels: int
+    input_hw: list[int]
+    kernel_hw: list[int]
+    strides: list[int]
+    dilations: list[int]
+    groups: int
+    channel_multiplier: int | None = Field(None, description="Depthwise and separable only.")
+    out_channels: int
+    padding: PaddingInfo
+    stages: list[dict[str, Any]] = Field(
+        description="Per stage: name, steps, order (index names, slowest first), "
+        "output_channels, output_hw."
+    )
+    total_steps: int
+    fields: dict[str, list[str]] = Field(description="The fields each stage's chunks carry.")
+    input: Any = Field(description="(C, H, W) of the traced batch element.")
+    padded_input: Any = Field(description="(C, Hp, Wp): the windows read from here.")
+    kernels: dict[str, Any] = Field(
+        description="depthwise_filter (C, M, kh, kw) [+ pointwise_filter (C*M, O)], or "
+        "weight (O, C/groups, kh, kw) and bias (O,) or null."
+    )
+
+
+class TraceChunkEvent(BaseModel):
+    event: Literal["chunk"]
+    stage: Literal["depthwise", "standard", "pointwise"]
+    start: int = Field(description="Stage-local index of the first step.")
+    global_start: int = Field(description="Index of the first step over all stages.")
+    count: int = Field(description="Steps in this chunk: every field's leading dimension.")
+    fields: dict[str, Any]
+
+
+class TraceStageEndEvent(BaseModel):
+    event: Literal["stage_end"]
+    stage: str
+    output: Any = Field(description="(channels, Ho, Wo): the stage's finished feature maps.")
+
+
+class TraceEndEvent(BaseModel):
+    event: Literal["end"]
+    total_steps: int
+    chunks: int = Field(description="Chunk events sent.")
+    bytes: int = Field(description="Bytes of every line before this one (uncompressed).")
+
+
+class TraceErrorEvent(BaseModel):
+    event: Literal["error"]
+    error: dict[str, Any] = Field(description="The error envelope's body; the stream ends.")
+
+
+TraceEvent = Annotated[
+    TraceHeaderEvent | TraceChunkEvent | TraceStageEndEvent | TraceEndEvent | TraceErrorEvent,
+    Field(discriminator="event"),
+]
