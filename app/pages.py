@@ -1,18 +1,91 @@
-"""HTML routes: the page at ``/`` rendered from ``templates/``."""
+"""HTML routes: the visualiser page at ``/`` and the vendored plotly.js.
+
+The page is server-rendered from ``templates/`` with its English strings, and
+receives everything else it needs from the server once, as one JSON block
+(``<script type="application/json" id="convlens-config">``): the strings
+table, the API base, the URL of plotly.js and the limits. No inline script:
+the page works under ``script-src 'self'``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import plotly
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app import __version__
-from app.settings import TEMPLATES_DIR
+from app.settings import STATIC_DIR, TEMPLATES_DIR, Settings
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
+STRINGS_DIR = STATIC_DIR / "i18n"
+PLOTLY_URL = "/vendor/plotly.min.js"
+API_BASE = "/api/v1"
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js as shipped inside the installed ``plotly`` Python package."""
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+@functools.cache
+def strings(language: str = "en") -> dict[str, str]:
+    """The page's visible strings for ``language``, one flat table of key -> text."""
+    table: dict[str, str] = json.loads((STRINGS_DIR / f"{language}.json").read_text("utf-8"))
+    return table
+
+
+def page_config(settings: Settings, language: str = "en") -> dict[str, Any]:
+    """The values the page's scripts need from the server, serialised once into the page."""
+    return {
+        "version": __version__,
+        "language": language,
+        "urls": {"api": API_BASE, "plotly": PLOTLY_URL},
+        "limits": {
+            "max_frames": settings.max_frames,
+            "max_stream_bytes": settings.max_stream_bytes,
+        },
+        "strings": strings(language),
+    }
+
+
+def json_for_script(value: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``</script>`` breakout."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {"version": __version__})
+    settings: Settings = request.app.state.settings
+    table = strings("en")
+    return templates.TemplateResponse(
+        request,
+        "index.html",
+        {
+            "version": __version__,
+            "t": table,
+            "config_json": json_for_script(page_config(settings)),
+        },
+    )
+
+
+@router.get(PLOTLY_URL)
+def plotly_js() -> FileResponse:
+    """plotly.js from the plotly package, never a CDN: the page works offline."""
+    path = plotly_js_path()
+    if not path.is_file():  # pragma: no cover - a broken plotly install
+        raise HTTPException(status_code=404, detail="plotly.min.js is not installed")
+    return FileResponse(
+        path,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -1,0 +1,231 @@
+// The only module that knows the server's URLs and wire format. Everything it
+// returns is in the page's own terms: tensors are {shape, data} with typed-array
+// data in row-major order, stream events are plain objects.
+import { config } from "./config.js";
+
+const API = (config.urls && config.urls.api) || "/api/v1";
+const PLOTLY_URL = (config.urls && config.urls.plotly) || "/vendor/plotly.min.js";
+
+/** An error the server explained: {status, code, message, field}. */
+export class ApiError extends Error {
+  constructor({ status = 0, code = "http_error", message = "", field = null } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+// ---------------------------------------------------------------- arrays
+
+const DTYPES = {
+  float64: Float64Array, f8: Float64Array, "<f8": Float64Array,
+  float32: Float32Array, f4: Float32Array, "<f4": Float32Array,
+  int32: Int32Array, i4: Int32Array, "<i4": Int32Array,
+  int16: Int16Array, "<i2": Int16Array,
+  int8: Int8Array, i1: Int8Array,
+  uint8: Uint8Array, u1: Uint8Array, bool: Uint8Array, "|b1": Uint8Array,
+};
+
+function base64Bytes(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let n = 0; n < binary.length; n++) bytes[n] = binary.charCodeAt(n);
+  return bytes;
+}
+
+function shapeOf(nested) {
+  const shape = [];
+  let level = nested;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  return shape;
+}
+
+/** A wire array (nested lists, or {dtype, shape, data: base64}) as {shape, data}. */
+export function decodeArray(value) {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) {
+    const shape = shapeOf(value);
+    const flat = shape.length > 1 ? value.flat(shape.length - 1) : value;
+    const data = new Float64Array(flat.length);
+    for (let n = 0; n < flat.length; n++) data[n] = flat[n] === true ? 1 : flat[n] === false ? 0 : flat[n];
+    return { shape, data };
+  }
+  if (typeof value === "number") return { shape: [], data: Float64Array.of(value) };
+  const encoded = value.data ?? value.base64 ?? value.b64;
+  if (typeof encoded === "string" && value.dtype) {
+    const Type = DTYPES[value.dtype];
+    if (!Type) throw new ApiError({ code: "invalid_array", message: `unknown dtype ${value.dtype}` });
+    const bytes = base64Bytes(encoded);
+    const aligned = bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+    const data = new Type(aligned.buffer, aligned.byteOffset, aligned.byteLength / Type.BYTES_PER_ELEMENT);
+    return { shape: value.shape || [data.length], data };
+  }
+  if (Array.isArray(value.data)) return { shape: value.shape, data: Float64Array.from(value.data.flat(Infinity)) };
+  throw new ApiError({ code: "invalid_array", message: "unrecognised array encoding" });
+}
+
+/** Nested lists of a {shape, data} tensor, transposed by `axes` (the JSON the API takes). */
+function nested(tensor, axes) {
+  const shape = tensor.shape;
+  const order = axes || shape.map((_, n) => n);
+  const strides = shape.map((_, n) => shape.slice(n + 1).reduce((a, b) => a * b, 1));
+  const build = (depth, offset) => {
+    const axis = order[depth];
+    const out = new Array(shape[axis]);
+    for (let n = 0; n < shape[axis]; n++) {
+      const at = offset + n * strides[axis];
+      out[n] = depth === order.length - 1 ? tensor.data[at] : build(depth + 1, at);
+    }
+    return out;
+  };
+  return build(0, 0);
+}
+
+// ---------------------------------------------------------------- requests
+
+/** How the page asks for frames: every field of every step, float64 exactly. */
+const STREAM_OPTIONS = { encoding: "binary", precision: 17, detail: "full", chunk_size: 1024 };
+
+/**
+ * The trace request for a problem from data.js: TF's op and argument names,
+ * NHWC, plus the stream options. `problem.input` is (C, H, W); filters are
+ * already in TF layout.
+ */
+export function traceBody(problem) {
+  const body = {
+    op: problem.op,
+    input: [nested(problem.input, [1, 2, 0])], // [1, H, W, C]
+    strides: [1, ...problem.strides, 1],
+    padding: Array.isArray(problem.padding) ? [[0, 0], ...problem.padding, [0, 0]] : problem.padding,
+    data_format: "NHWC",
+    dilations: problem.dilations,
+    ...STREAM_OPTIONS,
+  };
+  if (problem.op === "depthwise_conv2d") body.filter = nested(problem.filter);
+  if (problem.op === "separable_conv2d") {
+    body.depthwise_filter = nested(problem.depthwise_filter);
+    body.pointwise_filter = nested(problem.pointwise_filter);
+  }
+  if (problem.op === "conv2d") body.filters = nested(problem.filters);
+  return body;
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    /* not JSON */
+  }
+  const error = body && body.error ? body.error : { message: response.statusText };
+  return new ApiError({ status: response.status, ...error });
+}
+
+async function postJson(path, body, signal) {
+  let response;
+  try {
+    response = await fetch(API + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ code: "offline", message: String(error.message || error) });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+/** Decode one stream event into the page's terms. */
+function decodeEvent(event) {
+  const kind = event.event || event.type;
+  switch (kind) {
+    case "header": {
+      const header = event.header || event;
+      const kernels = {};
+      for (const [name, value] of Object.entries(header.kernels || {})) kernels[name] = decodeArray(value);
+      return {
+        type: "header",
+        header: {
+          ...header,
+          input: decodeArray(header.input),
+          padded_input: decodeArray(header.padded_input),
+          kernels,
+        },
+      };
+    }
+    case "chunk": {
+      const fields = {};
+      for (const [name, value] of Object.entries(event.fields)) fields[name] = decodeArray(value);
+      return { type: "chunk", stage: event.stage, start: event.start, globalStart: event.global_start, fields };
+    }
+    case "stage_end":
+      return { type: "stage_end", stage: event.stage, output: decodeArray(event.output) };
+    case "end":
+      return { type: "end", ...event };
+    case "error":
+      return { type: "error", error: new ApiError(event.error || event) };
+    default:
+      return { type: "unknown", event };
+  }
+}
+
+/**
+ * Stream a trace: POST the problem, then call `onEvent` for every event as it
+ * arrives (header, chunk, stage_end, end, error). Resolves when the stream
+ * ends; rejects with ApiError when the server refuses, or AbortError.
+ */
+export async function streamTrace(problem, onEvent, signal) {
+  const response = await postJson("/trace", traceBody(problem), signal);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (line.trim()) onEvent(decodeEvent(JSON.parse(line)));
+    }
+  }
+  buffer += decoder.decode();
+  if (buffer.trim()) onEvent(decodeEvent(JSON.parse(buffer)));
+}
+
+/**
+ * Parameters and multiply-adds for the current shapes: standard, depthwise,
+ * pointwise, separable (and grouped), as the server's costs endpoint reports them.
+ */
+export async function fetchCosts(shapes, signal) {
+  const response = await postJson("/costs", shapes, signal);
+  return response.json();
+}
+
+/** Load plotly.js (served by the app from the plotly package) once; resolves to window.Plotly. */
+let plotlyPromise = null;
+export function loadPlotly() {
+  if (!plotlyPromise) {
+    plotlyPromise = new Promise((resolve, reject) => {
+      if (window.Plotly) return resolve(window.Plotly);
+      const script = document.createElement("script");
+      script.src = PLOTLY_URL;
+      script.async = true;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => {
+        plotlyPromise = null;
+        reject(new Error("plotly.js could not be loaded"));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return plotlyPromise;
+}

@@ -1,0 +1,431 @@
+// Wiring only: state <-> controls, state -> trace stream -> store, step -> views.
+import { ApiError, fetchCosts, loadPlotly, streamTrace } from "./api.js";
+import { bindControls, controlLabels } from "./controls.js";
+import { buildProblem } from "./data.js";
+import { bindEditor } from "./editor.js";
+import { examplePatch } from "./examples.js";
+import { t } from "./i18n.js";
+import { bindKeys, Player } from "./player.js";
+import { changesTrace, createState } from "./state.js";
+import { TraceStore } from "./trace.js";
+import { validate } from "./validate.js";
+import { arithmeticHtml, formulaText } from "./views/arithmetic.js";
+import { costTableHtml, renderCostChart } from "./views/charts.js";
+import { at } from "./views/common.js";
+import { downsampleImage } from "./data.js";
+import { renderLegends } from "./views/legend.js";
+import { numbersHtml, stepSummary } from "./views/numbers.js";
+import { StageViews } from "./views/stage.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+const state = createState(location.hash);
+const form = $("#controls-form");
+const labels = controlLabels(document);
+const updateControls = bindControls(document, state);
+let store = new TraceStore();
+let stream = null;
+let serverProblem = null;
+
+// ------------------------------------------------------------------ editing
+
+const pick = bindEditor(form, state, (kind, s, i, j) => {
+  const header = store.header;
+  if (!header) return null;
+  if (kind === "input") return at(header.input, s, i, j);
+  if (kind === "pointwise") {
+    if (header.kernels.pointwise_filter) return at(header.kernels.pointwise_filter, i, j);
+    return header.kernels.weight ? at(header.kernels.weight, j, i, 0, 0) : null;
+  }
+  if (header.kernels.depthwise_filter) {
+    const m = header.channel_multiplier;
+    return at(header.kernels.depthwise_filter, Math.floor(s / m), s % m, i, j);
+  }
+  const cg = header.kernels.weight.shape[1];
+  return at(header.kernels.weight, Math.floor(s / cg), s % cg, i, j);
+});
+
+const views = new StageViews($("#stage-view"), {
+  onInputCell(c, i, j) {
+    const [, h, w] = store.header.input.shape;
+    if (i < 0 || j < 0 || i >= h || j >= w) return; // a padding cell: always zero
+    pick("input", c, i, j);
+  },
+  onKernelCell(s, i, j) {
+    pick("kernel", s, i, j);
+  },
+  onPointwiseCell(a, k) {
+    pick("pointwise", 0, a, k);
+  },
+});
+
+// ------------------------------------------------------------------ playback
+
+const player = new Player(state, () => ({ total: store.total, available: store.received }));
+const playButton = $("#play");
+player.onChange((playing) => {
+  playButton.setAttribute("aria-pressed", String(playing));
+  $("#play-label").textContent = t(playing ? "player.pause" : "player.play");
+  playButton.title = `${t(playing ? "player.pause" : "player.play")} (Space)`;
+  scheduleRender();
+});
+
+function jumpStage(direction) {
+  if (!store.stages.length) return;
+  const { stage } = store.locate(state.get("step"));
+  const next = store.stages[Math.min(store.stages.length - 1, Math.max(0, stage.index + direction))];
+  player.pause();
+  player.seek(direction < 0 && next === stage ? stage.globalStart : next.globalStart);
+}
+
+bindKeys(player, jumpStage);
+
+const actions = {
+  first: () => player.first(),
+  back: () => player.stepBy(-1),
+  play: () => player.toggle(),
+  forward: () => player.stepBy(1),
+  last: () => player.last(),
+};
+$("#player").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-action]");
+  if (button && actions[button.dataset.action]) actions[button.dataset.action]();
+});
+const scrub = $("#scrub");
+scrub.addEventListener("input", () => {
+  player.pause();
+  player.seek(Number(scrub.value));
+});
+
+// ------------------------------------------------------------------ the trace
+
+function showStatus(text, kind = "info") {
+  const status = $("#stage-status");
+  status.textContent = text;
+  status.dataset.kind = kind;
+  status.hidden = !text;
+}
+
+const SERVER_FIELDS = {
+  input: "height", filter: "kh", filters: "kh", depthwise_filter: "kh", pointwise_filter: "out",
+  strides: "sh", dilations: "dh", padding: "padding", data_format: null,
+};
+
+function problems(values) {
+  const local = validate(values, labels);
+  return serverProblem ? [...local, serverProblem] : local;
+}
+
+function startTrace() {
+  if (stream) stream.abort();
+  stream = null;
+  player.pause();
+  serverProblem = null;
+  const values = state.values;
+  const found = validate(values, labels);
+  updateControls(values, found);
+  store = new TraceStore();
+  views.reset(store);
+  renderLegends($("#legends"), null);
+  buildStageTabs();
+  updateScrub();
+  if (found.length) {
+    showStatus(`${t("problem.summary")} ${found.map((p) => p.message).join(" ")}`, "problem");
+    renderPanels(null);
+    return;
+  }
+  const problem = buildProblem(values);
+  if (!problem) {
+    showStatus(t("problem.image_missing"), "problem");
+    return;
+  }
+  showStatus(t("status.loading"));
+  const controller = new AbortController();
+  stream = controller;
+  const mine = store;
+  streamTrace(problem, (event) => onEvent(mine, event), controller.signal)
+    .then(() => {
+      if (mine === store && !mine.done && !mine.error) mine.finish();
+      scheduleRender();
+    })
+    .catch((error) => {
+      if (error.name === "AbortError" || mine !== store) return;
+      failed(mine, error);
+    });
+}
+
+function failed(mine, error) {
+  mine.fail(error);
+  const message = error instanceof ApiError && error.code !== "offline"
+    ? t("problem.server", { message: error.message })
+    : t("status.offline");
+  const param = error.field ? SERVER_FIELDS[error.field] : null;
+  serverProblem = param ? { param, message } : null;
+  updateControls(state.values, problems(state.values));
+  showStatus(message, "problem");
+  scheduleRender();
+}
+
+function onEvent(mine, event) {
+  if (mine !== store) return;
+  switch (event.type) {
+    case "header":
+      mine.setHeader(event.header);
+      buildStageTabs();
+      if (state.get("step") >= mine.total && mine.total > 0) state.set({ step: mine.total - 1 });
+      break;
+    case "chunk":
+      mine.addChunk(event);
+      break;
+    case "stage_end":
+      mine.endStage(event);
+      break;
+    case "end":
+      mine.finish();
+      break;
+    case "error":
+      failed(mine, event.error);
+      return;
+    default:
+  }
+  scheduleRender();
+}
+
+// ------------------------------------------------------------------ drawing
+
+let renderRequest = null;
+function scheduleRender() {
+  if (renderRequest === null) renderRequest = requestAnimationFrame(render);
+}
+
+function buildStageTabs() {
+  const nav = $("#stage-tabs");
+  nav.replaceChildren();
+  store.stages.forEach((stage, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "stage-tab";
+    button.dataset.stage = stage.name;
+    const name = stage.name === "standard" && store.header.groups > 1 ? t("stage.grouped") : t(`stage.${stage.name}`);
+    button.textContent = t("stage.tab", { n: index + 1, name });
+    button.addEventListener("click", () => {
+      player.pause();
+      player.seek(stage.globalStart);
+    });
+    nav.append(button);
+  });
+  const marks = $("#scrub-stages");
+  marks.replaceChildren();
+  if (store.total > 0) {
+    for (const stage of store.stages.slice(1)) {
+      const mark = document.createElement("span");
+      mark.style.left = `${(100 * stage.globalStart) / Math.max(1, store.total - 1)}%`;
+      marks.append(mark);
+    }
+  }
+}
+
+function updateScrub() {
+  const total = store.total;
+  scrub.max = String(Math.max(0, total - 1));
+  scrub.disabled = total === 0;
+  const step = Math.min(state.get("step"), Math.max(0, total - 1));
+  if (scrub.value !== String(step)) scrub.value = String(step);
+  $("#scrub-buffer").style.width = total ? `${(100 * store.received) / total}%` : "0%";
+  $("#step-counter").textContent = total ? t("player.counter", { step: step + 1, total }) : t("player.counter_empty");
+  scrub.setAttribute("aria-valuetext", $("#step-counter").textContent);
+  const progress = $("#stream-progress");
+  const text = !store.header || store.error ? "" : store.received < total
+    ? t("status.streaming", { received: store.received, total })
+    : t("status.ready", { total });
+  if (progress.textContent !== text) progress.textContent = text;
+  progress.dataset.done = String(store.received >= total && total > 0);
+}
+
+let panelTab = "arithmetic";
+let lastNumbers = 0;
+
+function renderPanels(frame) {
+  const arithmetic = $("#arithmetic");
+  if (panelTab === "arithmetic") {
+    arithmetic.innerHTML = frame ? arithmeticHtml(frame, store.header) : `<p class="hint">${t(store.header && store.total === 0 ? "arith.empty" : "arith.none")}</p>`;
+  }
+  if (panelTab === "numbers") {
+    const now = performance.now();
+    if (!player.playing || now - lastNumbers > 250) {
+      lastNumbers = now;
+      $("#numbers").innerHTML = frame ? numbersHtml(frame, store) : "";
+    }
+  }
+}
+
+function render() {
+  renderRequest = null;
+  updateScrub();
+  if (!store.header) return;
+  if (store.total === 0) {
+    showStatus(t("arith.empty"), "problem");
+    renderPanels(null);
+    return;
+  }
+  const step = Math.min(state.get("step"), store.total - 1);
+  const frame = store.frame(step);
+  if (!frame) {
+    if (!store.error) showStatus(t("status.waiting", { step: step + 1 }));
+    return;
+  }
+  if (!store.error) showStatus("");
+  const view = views.viewFor(frame.stage);
+  view.render(frame);
+  renderLegends($("#legends"), view.scales);
+  const formula = formulaText(frame, store.header);
+  const formulaElement = $("#formula");
+  if (formulaElement.textContent !== formula) formulaElement.textContent = formula;
+  for (const tab of document.querySelectorAll(".stage-tab")) {
+    const active = tab.dataset.stage === frame.stage.name;
+    if (active) tab.setAttribute("aria-current", "step");
+    else tab.removeAttribute("aria-current");
+  }
+  renderPanels(frame);
+  if (!player.playing) {
+    const live = $("#step-live");
+    const summary = stepSummary(frame);
+    if (live.textContent !== summary) live.textContent = summary;
+  }
+}
+
+// ------------------------------------------------------------------ state changes
+
+let traceTimer = null;
+state.subscribe((changed, values) => {
+  if (changesTrace(changed)) {
+    // Typing "12" passes through "1": wait for a pause before asking the server.
+    updateControls(values, validate(values, labels));
+    clearTimeout(traceTimer);
+    traceTimer = setTimeout(startTrace, 150);
+    if (panelTab === "cost") refreshCosts();
+    return;
+  }
+  if (changed.has("speed")) updateControls(values, problems(values));
+  scheduleRender();
+});
+
+window.addEventListener("hashchange", () => state.load(location.hash));
+
+$("#example").addEventListener("change", (event) => {
+  const patch = examplePatch(event.target.value, state.get("speed"));
+  if (patch) state.set(patch);
+  event.target.value = "";
+});
+
+$("#upload").addEventListener("change", async (event) => {
+  const file = event.target.files && event.target.files[0];
+  const message = $("#problem-image");
+  if (!file) return;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const values = state.values;
+    const height = Number.isInteger(values.height) && values.height >= 3 && values.height <= 64 ? values.height : 16;
+    const width = Number.isInteger(values.width) && values.width >= 3 && values.width <= 64 ? values.width : 16;
+    const image = downsampleImage(bitmap, height, width, values.color);
+    bitmap.close();
+    message.textContent = "";
+    state.set({ source: "image", image, height, width, channels: values.color === "gray" ? 1 : 3, input_edits: "", step: 0 });
+  } catch {
+    message.textContent = t("problem.image_read");
+  }
+});
+
+// Tabs: Arithmetic | Numbers | Cost (arrow keys move between them, as the ARIA pattern says).
+const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+function selectTab(name, focus = false) {
+  panelTab = name;
+  for (const tab of tabs) {
+    const selected = tab.dataset.tab === name;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    $(`#panel-${tab.dataset.tab}`).hidden = !selected;
+    if (selected && focus) tab.focus();
+  }
+  if (name === "cost") refreshCosts();
+  lastNumbers = 0;
+  scheduleRender();
+}
+for (const tab of tabs) {
+  tab.addEventListener("click", () => selectTab(tab.dataset.tab));
+  tab.addEventListener("keydown", (event) => {
+    const index = tabs.indexOf(tab);
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      event.preventDefault();
+      const next = tabs[(index + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+      selectTab(next.dataset.tab, true);
+    }
+  });
+}
+
+let costsRequest = null;
+async function refreshCosts() {
+  const values = state.values;
+  if (costsRequest) costsRequest.abort();
+  const controller = new AbortController();
+  costsRequest = controller;
+  const table = $("#cost-table");
+  const chart = $("#cost-chart");
+  if (validate(values, labels).length) return;
+  const pointwise = values.op === "pointwise";
+  const shapes = {
+    input_hw: [values.height, values.width],
+    in_channels: values.channels,
+    out_channels: values.out,
+    kernel_hw: pointwise ? [1, 1] : [values.kh, values.kw],
+    channel_multiplier: values.op === "depthwise" || values.op === "separable" ? values.multiplier : 1,
+    groups: values.op === "grouped" ? values.groups : 1,
+    strides: pointwise ? [1, 1] : [values.sh, values.sw],
+    padding: pointwise ? "VALID" : values.padding === "EXPLICIT"
+      ? [[values.pad_top, values.pad_bottom], [values.pad_left, values.pad_right]] : values.padding,
+    dilations: pointwise ? [1, 1] : [values.dh, values.dw],
+  };
+  try {
+    if (!chart.dataset.ready) chart.textContent = t("cost.loading");
+    const [costs, Plotly] = await Promise.all([fetchCosts(shapes, controller.signal), loadPlotly()]);
+    if (controller !== costsRequest) return;
+    table.innerHTML = costTableHtml(costs);
+    if (!chart.dataset.ready) chart.textContent = "";
+    chart.dataset.ready = "true";
+    await renderCostChart(Plotly, chart, costs);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    table.textContent = t("cost.unavailable", { message: error.message });
+  }
+}
+
+// Settings panel: collapsible, to give the stage the whole screen when projecting.
+$("#toggle-controls").addEventListener("click", (event) => {
+  const button = event.currentTarget;
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  document.body.classList.toggle("controls-hidden", !open);
+  views.invalidate();
+  scheduleRender();
+});
+
+// A new size rebuilds the layout (cell sizes depend on the space available).
+let resizeTimer = null;
+let lastSize = "";
+new ResizeObserver((entries) => {
+  const box = entries[0].contentRect;
+  const size = `${Math.round(box.width)}x${Math.round(box.height)}`;
+  if (size === lastSize) return;
+  const first = lastSize === "";
+  lastSize = size;
+  if (first) return;
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    views.invalidate();
+    scheduleRender();
+  }, 120);
+}).observe($("#stage-view"));
+
+state.flushUrl();
+startTrace();
+document.body.dataset.ready = "true";

@@ -1,0 +1,192 @@
+// Every UI parameter in one table, mirrored to the URL hash, so reloading or
+// sharing a URL reopens the same demo, step included. Other modules read values
+// and call `set`; nothing else keeps demo state of its own.
+//
+// Values keep what the user typed: an out-of-range number stays in the state
+// and is explained next to its control (see validate.js), never clamped here.
+
+export const OPS = ["standard", "depthwise", "pointwise", "separable", "grouped"];
+export const SOURCES = ["ramp", "checker", "gradient", "digit", "random", "image"];
+export const PADDINGS = ["VALID", "SAME", "EXPLICIT"];
+export const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+/**
+ * The parameter table. kind: "enum" | "int" | "number" | "string".
+ * `trace: false` marks parameters that do not change the convolution
+ * (playback only): changing them never asks the server for a new trace.
+ */
+export const PARAMS = {
+  op: { kind: "enum", values: OPS, default: "depthwise" },
+  source: { kind: "enum", values: SOURCES, default: "ramp" },
+  seed: { kind: "int", min: 0, max: 999999, default: 1 },
+  height: { kind: "int", min: 3, max: 64, default: 4 },
+  width: { kind: "int", min: 3, max: 64, default: 4 },
+  channels: { kind: "int", min: 1, max: 8, default: 2 },
+  color: { kind: "enum", values: ["rgb", "gray"], default: "rgb" },
+  // Uploaded image, already downsampled: "HxWxC:" + base64url of uint8 values (C, H, W).
+  image: { kind: "string", default: "" },
+  kh: { kind: "int", min: 1, max: 7, default: 3 },
+  kw: { kind: "int", min: 1, max: 7, default: 3 },
+  // Kernel preset per kernel slice, comma-separated; a number means "every weight is that number".
+  kernels: { kind: "string", default: "0,2,1,3" },
+  pointwise: { kind: "enum", values: ["random", "ones", "identity", "alternating"], default: "random" },
+  sh: { kind: "int", min: 1, max: 4, default: 1 },
+  sw: { kind: "int", min: 1, max: 4, default: 1 },
+  dh: { kind: "int", min: 1, max: 4, default: 1 },
+  dw: { kind: "int", min: 1, max: 4, default: 1 },
+  padding: { kind: "enum", values: PADDINGS, default: "VALID" },
+  pad_top: { kind: "int", min: 0, max: 6, default: 0 },
+  pad_bottom: { kind: "int", min: 0, max: 6, default: 0 },
+  pad_left: { kind: "int", min: 0, max: 6, default: 0 },
+  pad_right: { kind: "int", min: 0, max: 6, default: 0 },
+  multiplier: { kind: "int", min: 1, max: 4, default: 2 },
+  out: { kind: "int", min: 1, max: 16, default: 4 },
+  groups: { kind: "int", min: 1, max: 8, default: 2 },
+  // Cell edits, ";"-separated. Input "c.i.j:v", kernel "slice.i.j:v", pointwise "c.k:v".
+  input_edits: { kind: "string", default: "" },
+  kernel_edits: { kind: "string", default: "" },
+  pointwise_edits: { kind: "string", default: "" },
+  step: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, trace: false },
+  speed: { kind: "number", values: SPEEDS, default: 4, trace: false },
+};
+
+export const NAMES = Object.keys(PARAMS);
+
+export function defaults() {
+  const values = {};
+  for (const name of NAMES) values[name] = PARAMS[name].default;
+  return values;
+}
+
+/** Parse one URL value; `undefined` when it is not a value of that parameter's kind. */
+export function parseValue(name, raw) {
+  const spec = PARAMS[name];
+  if (!spec || raw === undefined || raw === null) return undefined;
+  switch (spec.kind) {
+    case "enum":
+      return spec.values.includes(raw) ? raw : undefined;
+    case "int": {
+      // Any integer is kept, in range or not: validate.js explains out-of-range values.
+      if (!/^-?\d{1,15}$/.test(raw)) return undefined;
+      return Number(raw);
+    }
+    case "number": {
+      const value = Number(raw);
+      if (!Number.isFinite(value)) return undefined;
+      return spec.values && !spec.values.includes(value) ? undefined : value;
+    }
+    default:
+      return String(raw);
+  }
+}
+
+/** The hash for `values`: every parameter, in table order, so a URL means the same thing later. */
+export function toHash(values) {
+  const parts = [];
+  for (const name of NAMES) {
+    const value = values[name];
+    if (value === "" || value === undefined) continue;
+    parts.push(`${name}=${encodeValue(String(value))}`);
+  }
+  return "#" + parts.join("&");
+}
+
+// Keep the characters our values use readable in the address bar (all are legal in a fragment).
+function encodeValue(text) {
+  return encodeURIComponent(text).replace(/%2C/gi, ",").replace(/%3A/gi, ":").replace(/%3B/gi, ";");
+}
+
+/** Values from a hash (unknown or malformed entries fall back to the defaults). */
+export function fromHash(hash) {
+  const values = defaults();
+  const text = (hash || "").replace(/^#/, "");
+  if (!text) return values;
+  for (const part of text.split("&")) {
+    const at = part.indexOf("=");
+    if (at < 1) continue;
+    const name = part.slice(0, at);
+    let raw;
+    try {
+      raw = decodeURIComponent(part.slice(at + 1));
+    } catch {
+      continue;
+    }
+    const value = parseValue(name, raw);
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+/**
+ * The state store. `set(patch)` merges and notifies subscribers with the set of
+ * changed names; the URL follows, throttled while values change quickly
+ * (Chromium refuses more than a few hundred history updates per 10 s).
+ */
+export function createState(initialHash) {
+  let values = fromHash(initialHash);
+  const listeners = new Set();
+  let urlTimer = null;
+  let lastUrlWrite = 0;
+  const URL_INTERVAL_MS = 250;
+
+  function writeUrl() {
+    urlTimer = null;
+    lastUrlWrite = performance.now();
+    const hash = toHash(values);
+    if (hash !== location.hash) history.replaceState(null, "", hash);
+  }
+
+  function scheduleUrl() {
+    if (urlTimer !== null) return;
+    const wait = Math.max(0, URL_INTERVAL_MS - (performance.now() - lastUrlWrite));
+    urlTimer = setTimeout(writeUrl, wait);
+  }
+
+  return {
+    get values() {
+      return values;
+    },
+    get(name) {
+      return values[name];
+    },
+    /** Merge `patch`; returns the names that changed. */
+    set(patch) {
+      const changed = new Set();
+      const next = { ...values };
+      for (const [name, value] of Object.entries(patch)) {
+        if (!(name in PARAMS)) throw new Error(`unknown parameter ${name}`);
+        if (next[name] !== value) {
+          next[name] = value;
+          changed.add(name);
+        }
+      }
+      if (!changed.size) return changed;
+      values = Object.freeze(next);
+      scheduleUrl();
+      for (const listener of listeners) listener(changed, values);
+      return changed;
+    },
+    /** Replace everything from a hash (reload, back/forward, a pasted URL). */
+    load(hash) {
+      const next = fromHash(hash);
+      const patch = {};
+      for (const name of NAMES) if (next[name] !== values[name]) patch[name] = next[name];
+      return this.set(patch);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    /** Write the URL now (tests and "copy link" want it exact). */
+    flushUrl() {
+      if (urlTimer !== null) clearTimeout(urlTimer);
+      writeUrl();
+    },
+  };
+}
+
+/** True when a change to `changed` names alters the convolution (and so the trace). */
+export function changesTrace(changed) {
+  for (const name of changed) if (PARAMS[name].trace !== false) return true;
+  return false;
+}

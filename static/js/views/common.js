@@ -1,0 +1,85 @@
+// Helpers shared by the stage views: scales, output-map filling by index
+// arithmetic, wires between grids.
+import { niceMax } from "./colors.js";
+import { svgElement } from "./grid.js";
+
+/** Element of a tensor {shape, data} at a full index (row-major). */
+export function at(tensor, ...index) {
+  let offset = 0;
+  for (let n = 0; n < index.length; n++) offset = offset * tensor.shape[n] + index[n];
+  return tensor.data[offset];
+}
+
+/**
+ * Scales of a stage: one for every feature map (its input maps and its output
+ * maps, over the values received so far) and one for its weights.
+ */
+export function stageScales(inputMax, stage, weightMax) {
+  return {
+    maps: niceMax(Math.max(inputMax, stage.valuesMaxAbs)),
+    weights: niceMax(weightMax),
+  };
+}
+
+/**
+ * How much of each output map step `local` has written, for stages whose steps
+ * run map by map (order [..., "i", "j"] with the map index slowest): map `m`
+ * holds stage steps m*HW … m*HW + HW-1. Returns the number of filled cells of map m.
+ */
+export function filledCells(local, m, cellsPerMap) {
+  const first = m * cellsPerMap;
+  if (local < first) return 0;
+  return Math.min(cellsPerMap, local - first + 1);
+}
+
+/** A value accessor for an output map whose first `count` cells (row-major) are written. */
+export function partialMap(values, offset, cols, count, stride = 1, channel = 0) {
+  return (i, j) => {
+    const cell = i * cols + j;
+    return cell < count ? values[(offset + cell) * stride + channel] : null;
+  };
+}
+
+/** Largest cell size (integer CSS px, within [min, max]) for which `fits(cell)` holds, else min. */
+export function fitCell(fits, min, max) {
+  for (let cell = max; cell > min; cell--) if (fits(cell)) return cell;
+  return min;
+}
+
+/** Kernel cells: large enough to read their numbers when there is room. */
+export function kernelCell(mapCell, kh, kw) {
+  const readable = Math.min(mapCell * 2.5, 90 / Math.max(kh, kw));
+  return Math.max(12, Math.min(44, Math.round(Math.max(mapCell, readable))));
+}
+
+/** Centre-left / centre-right of an element relative to `origin`, in CSS px. */
+export function anchor(element, origin, side) {
+  const a = element.getBoundingClientRect();
+  const o = origin.getBoundingClientRect();
+  return { x: (side === "right" ? a.right : a.left) - o.left, y: a.top + a.height / 2 - o.top };
+}
+
+/** A smooth wire from p to q. */
+export function wirePath(p, q) {
+  const bend = Math.max(12, (q.x - p.x) / 2);
+  return `M${p.x},${p.y} C${p.x + bend},${p.y} ${q.x - bend},${q.y} ${q.x},${q.y}`;
+}
+
+/** An SVG layer covering `parent` (which must be position: relative) for wires. */
+export function wireLayer(parent) {
+  const svg = svgElement("svg", { class: "wires", "aria-hidden": "true" });
+  parent.appendChild(svg);
+  return svg;
+}
+
+export function sizeWireLayer(svg, parent) {
+  svg.setAttribute("width", parent.scrollWidth);
+  svg.setAttribute("height", parent.scrollHeight);
+}
+
+export function el(tag, className = "", text = null) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== null) element.textContent = text;
+  return element;
+}

@@ -1,0 +1,119 @@
+// The pointwise stage of a separable convolution: for the current pixel (i, j),
+// the C·M vector z read across the depthwise maps, the C·M × O matrix of 1×1
+// weights, and the O outputs at that pixel; then the full output maps.
+import { t } from "../i18n.js";
+import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
+import { Heatmap } from "./grid.js";
+import { at, el, fitCell, partialMap, stageScales } from "./common.js";
+
+export class PointwiseView {
+  constructor(root, store, stage, handlers = {}) {
+    this.root = root;
+    this.store = store;
+    this.stage = stage;
+    this.handlers = handlers;
+    const header = store.header;
+    this.multiplier = header.channel_multiplier;
+    this.matrix = header.kernels.pointwise_filter; // (C*M, O)
+    [this.rows, this.outChannels] = this.matrix.shape;
+    [this.outH, this.outW] = stage.outputHW;
+    this.depthwise = store.stages[0]; // its values are the C·M maps (q*M + r, i, j)
+    this.weightMax = maxAbs(this.matrix.data);
+  }
+
+  build(width, height, maxCell = 96) {
+    const { rows: CM, outChannels: O, outH, outW } = this;
+    const label = 22;
+    const mixCell = Math.max(14, Math.min(46, Math.floor((height - 110) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
+    const mixWidth = mixCell * (O + 1) + 70;
+    const sideWidth = (width - mixWidth - 48) / 2;
+    const measure = (cell, count) => {
+      const columns = Math.max(1, Math.floor(sideWidth / (outW * cell + 14)));
+      return Math.ceil(count / columns) * (outH * cell + label + 12) + 30;
+    };
+    const cell = fitCell((c) => outW * c + 14 <= sideWidth && measure(c, CM) <= height && measure(c, O) <= height, 2, maxCell);
+    this.cell = cell;
+
+    const layout = el("div", "stage-layout pointwise");
+    const inputs = el("div", "pw-side pw-inputs");
+    inputs.append(el("p", "column-title", t("stage.inputs.depthwise", { n: CM })));
+    const inputMaps = el("div", "map-grid");
+    this.inputs = [];
+    for (let a = 0; a < CM; a++) {
+      const q = Math.floor(a / this.multiplier);
+      const map = new Heatmap({
+        rows: outH, cols: outW, cell, hue: channelHue(q), className: "output",
+        label: t("stage.out_channel_dw", { o: a, q, m: this.multiplier, r: a % this.multiplier }),
+      });
+      inputMaps.append(map.element);
+      this.inputs.push(map);
+    }
+    inputs.append(inputMaps);
+
+    const mix = el("div", "pw-mix");
+    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t("arith.vector") });
+    const matrix = new Heatmap({
+      rows: CM, cols: O, cell: mixCell, className: "matrix", label: t("stage.matrix"),
+      onCell: this.handlers.onPointwiseCell ? (a, k) => this.handlers.onPointwiseCell(a, k) : null,
+    });
+    const sums = new Heatmap({ rows: 1, cols: O, cell: mixCell, className: "sums", hue: MIXED_HUE, label: t("stage.sums") });
+    // Row hues: each entry of z belongs to one input channel q.
+    const hues = el("div", "row-hues");
+    hues.style.height = `${CM * mixCell}px`;
+    for (let a = 0; a < CM; a++) {
+      const swatch = el("span", "hue");
+      swatch.style.background = channelHue(Math.floor(a / this.multiplier));
+      hues.append(swatch);
+    }
+    const top = el("div", "mix-row");
+    top.append(hues, vector.element, el("span", "times", "×"), matrix.element);
+    const bottom = el("div", "mix-row sums-row");
+    bottom.append(el("span", "equals", "="), sums.element);
+    bottom.style.paddingLeft = `${mixCell + 52}px`;
+    mix.append(top, bottom);
+    this.vector = vector;
+    this.matrixView = matrix;
+    this.sums = sums;
+
+    const outputs = el("div", "pw-side pw-outputs");
+    outputs.append(el("p", "column-title", t("stage.outputs")));
+    const outputMaps = el("div", "map-grid");
+    this.outputs = [];
+    for (let k = 0; k < O; k++) {
+      const map = new Heatmap({ rows: outH, cols: outW, cell, hue: MIXED_HUE, className: "output", label: t("stage.out_channel", { o: k }) });
+      outputMaps.append(map.element);
+      this.outputs.push(map);
+    }
+    outputs.append(outputMaps);
+    layout.append(inputs, mix, outputs);
+    this.root.replaceChildren(layout);
+    this.layout = layout;
+    this.drawn = null;
+  }
+
+  render(frame) {
+    const { outH, outW, outChannels: O, stage } = this;
+    const depthwiseValues = this.depthwise.values;
+    const scales = stageScales(this.depthwise.valuesMaxAbs, stage, this.weightMax);
+    this.scales = scales;
+    const staticKey = `${scales.maps}|${scales.weights}`;
+    const perMap = outH * outW;
+    if (this.drawn !== staticKey) {
+      this.drawn = staticKey;
+      this.inputs.forEach((map, a) => map.draw(partialMap(depthwiseValues, a * perMap, outW, perMap), scales.maps));
+      this.matrixView.draw((a, k) => at(this.matrix, a, k), scales.weights);
+    }
+    const i = frame.scalar("i");
+    const j = frame.scalar("j");
+    const vector = frame.array("vector").data;
+    const outputs = frame.array("outputs").data;
+    this.vector.draw((a) => vector[a], scales.maps, `${frame.local}|${scales.maps}`);
+    this.sums.draw((_, k) => outputs[k], scales.maps, `${frame.local}|${scales.maps}`);
+    for (const map of this.inputs) map.showCursor(i, j);
+    const count = frame.local + 1;
+    for (let k = 0; k < O; k++) {
+      this.outputs[k].draw(partialMap(stage.values, 0, outW, count, O, k), scales.maps, `${count}|${scales.maps}`);
+      this.outputs[k].showCursor(i, j);
+    }
+  }
+}

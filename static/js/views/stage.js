@@ -1,0 +1,49 @@
+// Picks the view of the current step's stage, builds it for the stage area's
+// size, and rebuilds when that size changes.
+import { DepthwiseView } from "./depthwise.js";
+import { PointwiseView } from "./pointwise.js";
+import { StandardView } from "./standard.js";
+
+const VIEWS = { depthwise: DepthwiseView, standard: StandardView, pointwise: PointwiseView };
+
+export class StageViews {
+  constructor(root, handlers) {
+    this.root = root;
+    this.handlers = handlers;
+    this.store = null;
+    this.current = null;
+    this.size = null;
+  }
+
+  reset(store) {
+    this.store = store;
+    this.current = null;
+    this.root.replaceChildren();
+  }
+
+  /** Forget the layout (the stage area was resized); the next render rebuilds. */
+  invalidate() {
+    this.current = null;
+  }
+
+  overflows() {
+    return this.root.scrollHeight > this.root.clientHeight + 1 || this.root.scrollWidth > this.root.clientWidth + 1;
+  }
+
+  /** The view for `stage`, built if it is not the one on screen. */
+  viewFor(stage) {
+    if (this.current && this.current.stage === stage) return this.current;
+    const View = VIEWS[stage.name];
+    const view = new View(this.root, this.store, stage, this.handlers);
+    const style = getComputedStyle(this.root);
+    const width = this.root.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const height = this.root.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    view.build(width, height);
+    // The views estimate their size; if the estimate was short, shrink until it fits.
+    for (let attempt = 0; attempt < 8 && view.cell > 2 && this.overflows(); attempt++) {
+      view.build(width, height, Math.max(2, Math.floor(view.cell * 0.9)));
+    }
+    this.current = view;
+    return view;
+  }
+}
