@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             workers=None if arguments.reload else arguments.workers,
             reload=arguments.reload,
             log_level=arguments.log_level,
+            # Open streams get this long after SIGTERM, then they are cancelled.
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         )
 
 

@@ -30,9 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from app import pages
     from app.api import include_api
+    from app.security import protect
 
     include_api(application)
     application.include_router(pages.router)
+    protect(application, settings)
     return application
 
 

@@ -35,6 +35,10 @@ class Settings:
     max_stream_bytes: int = 64 * 1024 * 1024
     max_stream_seconds: float = 60.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # The whole request body must arrive within this (a client trickling bytes is cut off, 408).
+    body_timeout_seconds: float = 30.0
+    # On SIGTERM, open responses get this long to finish before they are cancelled.
+    graceful_shutdown_seconds: float = 5.0
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     frame_ancestors: str = "'self'"
 
