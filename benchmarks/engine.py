@@ -1,0 +1,199 @@
+"""Engine speed: ConvLens NumPy engine vs PyTorch CPU (same thread count) and the loop reference.
+
+Run: ``make bench`` (or ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/engine.py``).
+Prints a markdown table of median times and ratios; lower ratio is better for the engine.
+Thread count: set OMP_NUM_THREADS before starting; torch is pinned to the same number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.engine import conv2d, depthwise_conv2d, separable_conv2d  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as torch_functional
+except ImportError:  # the comparison column is left empty
+    torch = None
+
+THREADS = int(os.environ.get("OMP_NUM_THREADS", "1"))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark shape: NHWC input, square kernel, SAME padding."""
+
+    op: str  # "depthwise" | "separable" | "conv2d"
+    batch: int
+    size: int
+    channels: int
+    kernel: int
+    multiplier: int = 1
+    stride: int = 1
+    out_channels: int = 0
+
+    @property
+    def label(self) -> str:
+        shape = f"{self.batch}x{self.size}²x{self.channels}" if self.batch > 1 else (
+            f"{self.size}²x{self.channels}"
+        )
+        extra = f" O={self.out_channels}" if self.op != "depthwise" else ""
+        return f"{self.op} {shape} k{self.kernel} M{self.multiplier} s{self.stride}{extra}"
+
+
+CASES = [
+    # Teaching sizes (up to 32², C <= 4): target <= 1.2x PyTorch.
+    Case("depthwise", 1, 28, 1, 3),
+    Case("depthwise", 1, 32, 3, 3, 2),
+    Case("depthwise", 1, 32, 4, 5, 4),
+    Case("separable", 1, 32, 3, 3, 2, out_channels=8),
+    Case("conv2d", 1, 32, 3, 3, out_channels=8),
+    # 64²–224² with C <= 8: target <= 2x.
+    Case("depthwise", 1, 64, 8, 3, 1),
+    Case("depthwise", 1, 64, 8, 3, 2, stride=2),
+    Case("depthwise", 1, 112, 8, 5, 2),
+    Case("depthwise", 1, 224, 3, 3, 1),
+    Case("depthwise", 1, 224, 8, 3, 1, stride=2),
+    Case("separable", 1, 224, 3, 3, 1, out_channels=16),
+    # Larger separable layers: target <= 3x.
+    Case("depthwise", 1, 112, 32, 3, 1),
+    Case("separable", 1, 112, 32, 3, 1, out_channels=64),
+    Case("separable", 1, 112, 32, 5, 2, stride=2, out_channels=64),
+    Case("depthwise", 8, 56, 64, 3, 1),
+    Case("separable", 8, 56, 64, 3, 1, out_channels=128),
+    Case("separable", 8, 56, 64, 3, 1, stride=2, out_channels=128),
+]
+
+
+def median_seconds(function: Callable[[], object], budget: float, min_runs: int = 5) -> float:
+    function()  # warm-up
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < min_runs or (time.perf_counter() - started < budget and len(times) < 200):
+        tick = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
+def engine_call(case: Case, x, dw, pw, full) -> Callable[[], object]:
+    strides = [1, case.stride, case.stride, 1]
+    if case.op == "depthwise":
+        return lambda: depthwise_conv2d(x, dw, strides, "SAME")
+    if case.op == "separable":
+        return lambda: separable_conv2d(x, dw, pw, strides, "SAME")
+    return lambda: conv2d(x, full, strides, "SAME")
+
+
+def torch_call(case: Case, x, dw, pw, full) -> Callable[[], object] | None:
+    if torch is None:
+        return None
+    from app.engine import resolve_padding
+
+    pads = resolve_padding(
+        (case.size, case.size), (case.kernel, case.kernel), (case.stride,) * 2, (1, 1), "SAME"
+    )
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    channels, multiplier = case.channels, case.multiplier
+    pad = (pads.pad_left, pads.pad_right, pads.pad_top, pads.pad_bottom)
+    depthwise_weight = torch.from_numpy(
+        np.ascontiguousarray(dw.reshape(case.kernel, case.kernel, channels * multiplier)
+                             .transpose(2, 0, 1)[:, None])
+    )  # (C*M, 1, kh, kw)
+    symmetric = pads.pad_left == pads.pad_right and pads.pad_top == pads.pad_bottom
+
+    def spatial(weight, groups):
+        if symmetric:
+            return torch_functional.conv2d(
+                xt, weight, stride=case.stride, padding=(pads.pad_top, pads.pad_left), groups=groups
+            )
+        return torch_functional.conv2d(
+            torch_functional.pad(xt, pad), weight, stride=case.stride, groups=groups
+        )
+
+    if case.op == "depthwise":
+        return lambda: spatial(depthwise_weight, channels)
+    if case.op == "separable":
+        pointwise_weight = torch.from_numpy(np.ascontiguousarray(pw[0, 0].T[:, :, None, None]))
+        return lambda: torch_functional.conv2d(spatial(depthwise_weight, channels),
+                                               pointwise_weight)
+    full_weight = torch.from_numpy(np.ascontiguousarray(full.transpose(3, 2, 0, 1)))
+    return lambda: spatial(full_weight, 1)
+
+
+def reference_seconds(case: Case, x, dw, pw, full) -> float | None:
+    """Loop reference on a crop, scaled by output positions (it is far too slow at full size)."""
+    try:
+        from tests.engine import reference
+    except ImportError:
+        return None
+    crop = min(case.size, 12)
+    xs = np.ascontiguousarray(x[:1, :crop, :crop])
+    strides = (case.stride, case.stride)
+    if case.op == "depthwise":
+        run = lambda: reference.depthwise_conv2d(xs, dw, strides, "SAME")  # noqa: E731
+    elif case.op == "separable":
+        run = lambda: reference.separable_conv2d(xs, dw, pw, strides, "SAME")  # noqa: E731
+    else:
+        run = lambda: reference.conv2d(xs, full, strides, "SAME")  # noqa: E731
+    tick = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - tick
+    return elapsed * case.batch * (case.size / crop) ** 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
+    parser.add_argument("--filter", default="", help="only cases whose label contains this")
+    parser.add_argument("--no-reference", action="store_true")
+    arguments = parser.parse_args()
+    if torch is not None:
+        torch.set_num_threads(THREADS)
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(arguments.dtype)
+    print(f"threads={THREADS} dtype={dtype} numpy={np.__version__} "
+          f"torch={getattr(torch, '__version__', 'absent')}\n")
+    print("| case | engine ms | torch ms | engine/torch | loop ref ms (est.) | ref/engine |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for case in CASES:
+        if arguments.filter not in case.label:
+            continue
+        x = rng.standard_normal((case.batch, case.size, case.size, case.channels)).astype(dtype)
+        dw = rng.standard_normal((case.kernel, case.kernel, case.channels, case.multiplier)).astype(
+            dtype)
+        out = case.out_channels or case.channels
+        pw = rng.standard_normal((1, 1, case.channels * case.multiplier, out)).astype(dtype)
+        full = rng.standard_normal((case.kernel, case.kernel, case.channels, out)).astype(dtype)
+        engine = median_seconds(engine_call(case, x, dw, pw, full), arguments.budget)
+        torch_function = torch_call(case, x, dw, pw, full)
+        reference = None if arguments.no_reference else reference_seconds(case, x, dw, pw, full)
+        torch_ms = (
+            median_seconds(torch_function, arguments.budget) * 1e3 if torch_function else None
+        )
+        cells = [
+            case.label,
+            f"{engine * 1e3:.3f}",
+            f"{torch_ms:.3f}" if torch_ms else "—",
+            f"{engine * 1e3 / torch_ms:.2f}×" if torch_ms else "—",
+            f"{reference * 1e3:.0f}" if reference else "—",
+            f"{reference / engine:.0f}×" if reference else "—",
+        ]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
