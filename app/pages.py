@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,21 @@ def plotly_js_path() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
+# plotly.js injects its map (MapLibre) stylesheet as an inline <style> unless an
+# element with that stylesheet's id is already in the page. Inline styles break the
+# page's CSP and ConvLens draws no maps, so the page puts a marker there first.
+_PLOTLY_STYLE_ID = re.compile(r'getElementById\("([0-9a-f]{16,})"\)\)\{var \w+=document\.createElement\("style"\)')
+
+
+@functools.cache
+def plotly_style_ids() -> tuple[str, ...]:
+    """Ids of the stylesheets plotly.min.js would inject inline (see above)."""
+    path = plotly_js_path()
+    if not path.is_file():  # pragma: no cover - a broken plotly install
+        return ()
+    return tuple(_PLOTLY_STYLE_ID.findall(path.read_text("utf-8", errors="replace")))
+
+
 @functools.cache
 def strings(language: str = "en") -> dict[str, str]:
     """The page's visible strings for ``language``, one flat table of key -> text."""
@@ -49,6 +65,7 @@ def page_config(settings: Settings, language: str = "en") -> dict[str, Any]:
         "version": __version__,
         "language": language,
         "urls": {"api": API_BASE, "plotly": PLOTLY_URL},
+        "plotly_style_ids": list(plotly_style_ids()),
         "limits": {
             "max_frames": settings.max_frames,
             "max_stream_bytes": settings.max_stream_bytes,

@@ -207,7 +207,8 @@ export async function streamTrace(problem, onEvent, signal) {
  */
 export async function fetchCosts(shapes, signal) {
   const response = await postJson("/costs", shapes, signal);
-  return response.json();
+  const body = await response.json();
+  return body.costs;
 }
 
 /** Load plotly.js (served by the app from the plotly package) once; resolves to window.Plotly. */
@@ -216,6 +217,14 @@ export function loadPlotly() {
   if (!plotlyPromise) {
     plotlyPromise = new Promise((resolve, reject) => {
       if (window.Plotly) return resolve(window.Plotly);
+      // Stand-ins for the map stylesheets plotly.js would inline (the CSP refuses
+      // inline styles and no map is drawn here); the server lists their ids.
+      for (const id of config.plotly_style_ids || []) {
+        if (document.getElementById(id)) continue;
+        const marker = document.createElement("meta");
+        marker.id = id;
+        document.head.appendChild(marker);
+      }
       const script = document.createElement("script");
       script.src = PLOTLY_URL;
       script.async = true;

@@ -301,6 +301,7 @@ state.subscribe((changed, values) => {
   if (changesTrace(changed)) {
     // Typing "12" passes through "1": wait for a pause before asking the server.
     updateControls(values, validate(values, labels));
+    $("#stream-progress").dataset.done = "false"; // the frames on screen are now stale
     clearTimeout(traceTimer);
     traceTimer = setTimeout(startTrace, 150);
     if (panelTab === "cost") refreshCosts();

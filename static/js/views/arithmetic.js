@@ -2,7 +2,7 @@
 // the sum (standard: per input channel of the group, then one sum; pointwise:
 // the vector, the weights and the O sums). Every number is the server's.
 import { t } from "../i18n.js";
-import { channelHue } from "./colors.js";
+import { hueClass } from "./colors.js";
 import { escapeHtml, exact, formatNumber } from "./format.js";
 
 function cellHtml(value, padding = false) {
@@ -24,9 +24,10 @@ function gridTable(role, values, rows, cols, mask = null, offset = 0) {
   return `${html}</tbody></table>`;
 }
 
+// Hues come from classes (hue-0 … hue-7 in the stylesheet): the page's CSP allows no inline style.
 function block(title, inner, hue = null) {
-  const style = hue ? ` style="--hue:${hue}"` : "";
-  return `<div class="arith-block"${style}><p class="arith-title">${escapeHtml(title)}</p>${inner}</div>`;
+  const className = hue === null ? "" : ` ${hue}`;
+  return `<div class="arith-block${className}"><p class="arith-title">${escapeHtml(title)}</p>${inner}</div>`;
 }
 
 const op = (symbol) => `<span class="arith-op" aria-hidden="true">${symbol}</span>`;
@@ -64,7 +65,7 @@ function depthwiseHtml(frame, header) {
   const products = frame.array("products").data;
   const mask = frame.array("padding_mask").data;
   const sum = frame.scalar("sum");
-  const hue = channelHue(q);
+  const hue = hueClass(q);
   const outLabel = `out[${frame.scalar("i")}, ${frame.scalar("j")}, ${frame.scalar("out_channel")}]`;
   let html = '<div class="arith-row">';
   html += block(`${t("arith.window")} · ${t("stage.in_channel", { q })}`, gridTable("window", window, kh, kw, mask), hue);
@@ -94,8 +95,7 @@ function standardHtml(frame, header) {
   for (let c = 0; c < cg; c++) {
     const channel = g * cg + c;
     const channelMask = maskRepeat(mask, c, taps);
-    const hue = channelHue(channel);
-    html += `<div class="arith-channel" data-channel="${channel}" style="--hue:${hue}">` +
+    html += `<div class="arith-channel ${hueClass(channel)}" data-channel="${channel}">` +
       `<p class="arith-title">${escapeHtml(t("arith.channel", { c: channel }))}</p><div class="arith-row">`;
     html += gridTable("window", window.data, kh, kw, channelMask, c * taps);
     html += op(t("arith.times"));
@@ -145,8 +145,7 @@ function pointwiseHtml(frame, header) {
   for (let k = 0; k < outs; k++) html += `<th scope="col">${escapeHtml(t("arith.pointwise_row", { k }))}: z·p[c, ${k}]</th>`;
   html += "</tr></thead><tbody>";
   for (let a = 0; a < rows; a++) {
-    const hue = channelHue(Math.floor(a / m));
-    html += `<tr style="--hue:${hue}"><th scope="row" data-role="vector" data-value="${exact(vector[a])}">` +
+    html += `<tr class="${hueClass(Math.floor(a / m))}"><th scope="row" data-role="vector" data-value="${exact(vector[a])}">` +
       `<span class="row-index">c=${a}</span> ${escapeHtml(formatNumber(vector[a]))}</th>`;
     for (let k = 0; k < outs; k++) html += cellHtml(products.data[a * outs + k]).replace("<td", '<td data-role="product"');
     html += "</tr>";

@@ -57,6 +57,11 @@ export function channelHue(q) {
   return CHANNEL_HUES[q % CHANNEL_HUES.length];
 }
 
+/** The class that sets --hue to channel q's colour in markup (convlens.css: .hue-0 … .hue-7). */
+export function hueClass(q) {
+  return `hue-${q % CHANNEL_HUES.length}`;
+}
+
 /** The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 × 10^k at or above `x`: a legend bound that rarely changes. */
 export function niceMax(x) {
   if (!(x > 0) || !Number.isFinite(x)) return 1;
