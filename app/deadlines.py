@@ -5,9 +5,9 @@ and a task. Two deadlines bound that:
 
 - the request body must arrive within ``Settings.body_timeout_seconds`` (a client
   trickling bytes gets a 408 in the error envelope and the connection is closed);
-- a response still going ``RESPONSE_GRACE_SECONDS`` after ``max_stream_seconds``
-  (a client that stopped reading a stream, so the stream's own clock, checked
-  between chunks, never runs again) is cancelled and its connection closed.
+- a response still going at twice ``max_stream_seconds`` (a client that stopped
+  reading a stream, so the stream's own clock, checked between chunks, never runs
+  again) is cancelled and its connection closed.
 
 Cancelling is safe in both places: the endpoint is waiting for the client, not
 computing. Requests without a body have no body deadline.
@@ -28,8 +28,8 @@ from app.settings import Settings
 
 logger = logging.getLogger("convlens.deadlines")
 
-# Beyond max_stream_seconds, so a stream that ends itself in time is never cut.
-RESPONSE_GRACE_SECONDS = 10.0
+# Of max_stream_seconds: a stream that ends itself in time is never cut.
+RESPONSE_DEADLINE_FACTOR = 2.0
 
 
 def has_body(scope: Scope) -> bool:
@@ -44,7 +44,7 @@ class Deadlines:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.body_seconds = settings.body_timeout_seconds
-        self.response_seconds = settings.max_stream_seconds + RESPONSE_GRACE_SECONDS
+        self.response_seconds = settings.max_stream_seconds * RESPONSE_DEADLINE_FACTOR
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
