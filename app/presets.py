@@ -1,7 +1,8 @@
 """Sample inputs and named kernels, made in code: teaching content, not convolution.
 
 Pure NumPy, no web imports. Inputs are NHWC ``[1, H, W, C]`` with values in
-``[0, 1]`` that print short (multiples of 1/16, exact in binary); kernels are
+``[0, 1]`` that print short (multiples of 1/16, exact in binary; the seed
+example keeps its own 1..4); kernels are
 2-D ``[kh, kw]``, the slice a depthwise filter holds for one channel.
 """
 

@@ -44,6 +44,7 @@ CODES: dict[str, str] = {
     "too_many_frames": "the trace has more steps than max_frames (413)",
     "stream_too_large": "the trace stream would exceed max_stream_bytes (413)",
     "stream_timeout": "the trace stream ran longer than max_stream_seconds (stream event)",
+    "request_timeout": "the body did not arrive within body_timeout_seconds (408)",
     "not_found": "no such route (404)",
     "method_not_allowed": "the route exists but not with this method (405)",
     "http_error": "any other HTTP-level refusal",

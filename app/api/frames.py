@@ -49,17 +49,22 @@ _STEP_SHAPES = {
 }
 # ".0" closing a number (after a digit, before "," or "]"); strings never end so here.
 _INTEGRAL_FLOAT = re.compile(rb"(?<=\d)\.0(?=[,\]])")
+# From this many significant digits on, floats are sent exactly (shortest repr).
+EXACT_DIGITS = 16
 # Values per chunk line at most; wider steps get smaller chunks.
 MAX_CHUNK_VALUES = 1 << 17
 
 
 def round_significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits, as float64.
+    """``values`` rounded to ``digits`` significant digits, as float64 (unchanged from
+    ``EXACT_DIGITS`` on: the scaled integer would no longer be exact).
 
     Dividing (or multiplying) an integer by an exact power of ten gives the double
     nearest the short decimal, so ``repr`` prints at most ``digits`` digits.
     """
     values = values.astype(np.float64, copy=False)
+    if digits >= EXACT_DIGITS:
+        return values  # repr is already the shortest exact decimal
     with np.errstate(all="ignore"):
         magnitude = np.floor(np.log10(np.abs(values)))
         exponent = digits - 1 - magnitude

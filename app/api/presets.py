@@ -60,8 +60,8 @@ def get_presets(
     seed: Annotated[int, Query(ge=0, le=2**32 - 1, description="Seed of the random kernel.")]
     = presets.DEFAULT_SEED,
 ) -> dict[str, Any]:
-    """Inputs (NHWC ``[1, H, W, C]``, values in [0, 1]): the seed example, digits 0-9,
-    gradients, a checkerboard, an RGB test pattern. Kernels (``[3, 3]``): identity, box
+    """Inputs (NHWC ``[1, H, W, C]``, values in [0, 1] but the seed's): the seed example,
+    digits 0-9, gradients, a checkerboard, an RGB test pattern. Kernels (``[3, 3]``): identity, box
     blur, Gaussian, Sobel x/y, Laplacian, sharpen, emboss and a seeded random one. Put a
     kernel in channel ``q``, multiplier ``r`` of a depthwise filter as ``filter[:, :, q, r]``.
     """
