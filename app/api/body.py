@@ -2,9 +2,10 @@
 
 FastAPI would parse and validate a body model on the event loop; a 16 MB body
 of nested lists then stalls every stream for a noticeable time. Here the loop
-only collects bytes (refusing more than ``max_body_bytes`` with a 413), and
-parsing plus validation run in a worker thread. The body's schema still
-reaches the OpenAPI document through ``body_docs``.
+only collects bytes (refusing more than ``max_body_bytes`` with a 413), and the
+endpoint parses them in the worker thread where it does the rest of its work
+(``JsonBody.parse``). The body's schema still reaches the OpenAPI document
+through ``body_docs``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from app.api.errors import ApiError, from_validation_errors
 from app.settings import Settings
@@ -75,9 +75,28 @@ def parse_body(adapter: TypeAdapter[T], raw: bytes,
         raise from_validation_errors(error.errors(include_url=False), fields) from None
 
 
+class JsonBody:
+    """A request body read within the limit and not yet parsed.
+
+    ``parse()`` validates it; call it from the worker thread that does the rest of
+    the request's work, so a request crosses to a thread once.
+    """
+
+    __slots__ = ("adapter", "raw", "fields")
+
+    def __init__(self, adapter: TypeAdapter[Any], raw: bytes,
+                 fields: tuple[str, ...] | dict[str, tuple[str, ...]]) -> None:
+        self.adapter = adapter
+        self.raw = raw
+        self.fields = fields
+
+    def parse(self) -> Any:
+        return parse_body(self.adapter, self.raw, self.fields)
+
+
 def json_body(name: str, body_type: Any, by_tag: dict[str, type[BaseModel]] | None = None
-              ) -> Callable[[Request], Awaitable[Any]]:
-    """A dependency returning the validated body; ``name`` is its OpenAPI component.
+              ) -> Callable[[Request], Awaitable[JsonBody]]:
+    """A dependency returning the body as a ``JsonBody``; ``name`` is its OpenAPI component.
 
     by_tag : for a union discriminated by ``op``, the model of each ``op``.
     """
@@ -85,9 +104,9 @@ def json_body(name: str, body_type: Any, by_tag: dict[str, type[BaseModel]] | No
     COMPONENTS[name] = adapter
     fields = _field_names(body_type, by_tag)
 
-    async def dependency(request: Request) -> Any:
+    async def dependency(request: Request) -> JsonBody:
         raw = await read_body(request, get_settings(request).max_body_bytes)
-        return await run_in_threadpool(parse_body, adapter, raw, fields)
+        return JsonBody(adapter, raw, fields)
 
     return dependency
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from app import codegen
 from app.api import configs, examples
-from app.api.body import body_docs, get_settings, json_body
+from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES
 from app.api.responses import json_response
 from app.api.schemas import CODE_MODELS, CodeRequest, CodeResponse
@@ -42,9 +42,9 @@ def code_payload(request: Any, settings: Settings) -> dict[str, Any]:
         "seed_example_pytorch": examples.CODE_TORCH,
     }),
 )
-def code(request: Annotated[Any, Depends(_BODY)],
+def code(body: Annotated[JsonBody, Depends(_BODY)],
          settings: Annotated[Settings, Depends(get_settings)]) -> Response:
     """``op`` plus that op's fields, exactly as its endpoint takes them. Each snippet is a
     complete script leaving the result in ``output``, in the layout the op endpoint
     answers with; arrays are embedded as literals, padding resolved per side."""
-    return json_response(code_payload(request, settings))
+    return json_response(code_payload(body.parse(), settings))

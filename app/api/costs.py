@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from app import engine
 from app.api import examples
-from app.api.body import body_docs, json_body
+from app.api.body import JsonBody, body_docs, json_body
 from app.api.errors import ERROR_RESPONSES, configuration_error
 from app.api.responses import json_response
 from app.api.schemas import CostsRequest
@@ -49,8 +49,8 @@ def costs_payload(request: CostsRequest) -> dict[str, Any]:
     }}}}, **ERROR_RESPONSES},
     openapi_extra=body_docs("CostsRequest", {"teaching_view_5x5x3_to_4": examples.COSTS}),
 )
-def costs(request: Annotated[CostsRequest, Depends(_BODY)]) -> Response:
+def costs(body: Annotated[JsonBody, Depends(_BODY)]) -> Response:
     """Shapes only, no arrays: the standard, grouped, depthwise, pointwise and separable
     rows of ``app.engine.conv_costs``. With ``sweep``, the same for each value of one
     parameter (the others fixed), for charts."""
-    return json_response(costs_payload(request))
+    return json_response(costs_payload(body.parse()))

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from app import engine
 from app.api import examples, limits
 from app.api.arrays import output_value, source
-from app.api.body import body_docs, get_settings, json_body
+from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error
 from app.api.responses import json_response
 from app.api.schemas import FactorizeRequest
@@ -105,10 +105,10 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
         "equivalent_kernel_of_a_pair": examples.FACTORIZE_PAIR,
     }),
 )
-def factorize(request: Annotated[FactorizeRequest, Depends(_BODY)],
+def factorize(body: Annotated[JsonBody, Depends(_BODY)],
               settings: Annotated[Settings, Depends(get_settings)]) -> Response:
     """Either ``depthwise_filter`` [kh, kw, C, M] and ``pointwise_filter`` [1, 1, C*M, O]:
     the standard kernel [kh, kw, C, O] they equal. Or ``filters`` [kh, kw, C, O]: its best
     separable pair for ``channel_multiplier`` (per-channel SVD) with the error. Both
     answers list ``errors``: the relative error of the best fit for each M."""
-    return json_response(factorize_payload(request, settings))
+    return json_response(factorize_payload(body.parse(), settings))

@@ -20,11 +20,11 @@ The README documents every field. In short:
 from __future__ import annotations
 
 import base64
-import json
 import re
 from typing import Any
 
 import numpy as np
+import pydantic_core
 
 from app.engine import ConvPlan, StageResult, Trace, TraceChunk
 
@@ -127,9 +127,7 @@ class FrameEncoder:
             raws.append(value.data)
             return f"\0{len(raws) - 1}\0"
 
-        text = json.dumps(
-            event, separators=(",", ":"), allow_nan=False, default=placeholder
-        ).encode()
+        text = pydantic_core.to_json(event, fallback=placeholder)
         if self.encoding == "json":
             text = _INTEGRAL_FLOAT.sub(b"", text)  # 36.0 -> 36: the same JSON number
         for index, raw in enumerate(raws):

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from app.api import configs, examples
 from app.api.arrays import output_value
-from app.api.body import body_docs, get_settings, json_body
+from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES
 from app.api.responses import json_response
 from app.api.schemas import (
@@ -53,8 +53,9 @@ def _route(path: str, model: type[OpOptions], summary: str, description: str,
     body = json_body(model.__name__, model)
 
     # A plain def: FastAPI runs it in the thread pool, off the event loop.
-    def endpoint(request: Annotated[Any, Depends(body)], settings: SettingsDep) -> Response:
-        return json_response(op_payload(request, settings))
+    def endpoint(request: Annotated[JsonBody, Depends(body)], settings: SettingsDep
+                 ) -> Response:
+        return json_response(op_payload(request.parse(), settings))
 
     endpoint.__name__ = path.strip("/").replace("/", "_")
     router.add_api_route(

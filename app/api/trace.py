@@ -25,7 +25,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app import engine
 from app.api import configs, examples, limits
-from app.api.body import body_docs, get_settings, json_body, register_component
+from app.api.body import (
+    JsonBody,
+    body_docs,
+    get_settings,
+    json_body,
+    register_component,
+)
 from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error, envelope
 from app.api.frames import MAX_CHUNK_VALUES, MEDIA_TYPE, FrameEncoder, step_widths
 from app.api.schemas import TRACE_MODELS, TraceEvent, TraceRequest
@@ -60,8 +66,10 @@ def estimate_bytes(trace: engine.Trace, encoder: FrameEncoder, widths: dict[str,
     return int((arrays + outputs + steps) * encoder.value_bytes)
 
 
-def open_trace(request: Any, settings: Settings) -> TraceStream:
-    """Everything before the first byte: checks, the engine's trace, the header line."""
+def open_trace(body: JsonBody, settings: Settings) -> TraceStream:
+    """Everything before the first byte (in a worker thread): the body parsed, the checks,
+    the engine's trace, the header line."""
+    request = body.parse()
     prepared = configs.prepare(request, settings)
     plan = prepared.plan
     limits.check_frames(engine.trace_step_count(plan), settings)
@@ -150,12 +158,12 @@ async def frames(stream: TraceStream, settings: Settings) -> AsyncIterator[bytes
         "seed_example_separable_binary": examples.TRACE_SEPARABLE,
     }),
 )
-async def trace(request: Annotated[Any, Depends(_BODY)],
+async def trace(body: Annotated[JsonBody, Depends(_BODY)],
                 settings: Annotated[Settings, Depends(get_settings)]) -> StreamingResponse:
     """``op`` (conv2d, depthwise_conv2d, separable_conv2d, torch_conv2d) plus that op's
     fields exactly as its endpoint takes them, and the stream options ``encoding``,
     ``precision``, ``detail``, ``chunk_size``, ``batch_index``."""
-    stream = await run_in_threadpool(open_trace, request, settings)
+    stream = await run_in_threadpool(open_trace, body, settings)
     return StreamingResponse(
         frames(stream, settings), media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -1,0 +1,282 @@
+"""API latency, throughput and the trace stream, on loopback against a real uvicorn.
+
+The classroom configuration: input 32x32x3 (the ``rgb_test_pattern`` preset),
+depthwise filter 3x3x3x2 and pointwise filter 1x1x6x8 (seeded uniform values in
+[-1, 1]), strides 1, SAME, float64: ``POST /api/v1/tf/separable_conv2d``.
+
+Measured:
+- latency p50/p99 and requests/s with 1 client (sequential) and with N concurrent
+  clients (each its own connection, no think time: a closed loop);
+- its trace (``POST /api/v1/trace``, default options): server time to compute and
+  encode the whole trace (the server's own code path, timed in-process, median of
+  runs), time to the first frame and to the last byte over HTTP, and the bytes on
+  the wire plain and gzip.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/api.py [--clients 60] [--duration 15]
+
+The server runs as ``uvicorn app.main:app --workers 1`` with one BLAS thread;
+client and server share the machine's cores, so the figures are a floor. The
+markdown table goes to stdout and to ``--out`` (default /tmp/api_bench.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app import presets  # noqa: E402
+
+SEED = 2026
+TIMEOUT_SECONDS = 60.0
+
+
+def classroom_body(weights: str = "presets") -> dict[str, Any]:
+    """The classroom configuration.
+
+    weights "presets": what the page offers, so what a class sends: every channel's
+    two depthwise kernels are Sobel x and the Gaussian, the pointwise weights are
+    seeded multiples of 1/8 (so results print short). "random": seeded uniform
+    float64 weights, whose results print with 17 digits: the heaviest JSON.
+    """
+    rng = np.random.default_rng(SEED)
+    if weights == "random":
+        depthwise = rng.uniform(-1, 1, (3, 3, 3, 2))
+        pointwise = rng.uniform(-1, 1, (1, 1, 6, 8))
+    else:
+        kernels = {preset.name: preset.array for preset in presets.named_kernels()}
+        pair = np.stack([kernels["sobel_x"], kernels["gaussian"]], axis=-1)  # (3, 3, 2)
+        depthwise = np.repeat(pair[:, :, None, :], 3, axis=2)  # (3, 3, 3, 2)
+        pointwise = np.round(rng.uniform(-1, 1, (1, 1, 6, 8)) * 8) / 8
+    return {
+        "input": presets.rgb_test_pattern().tolist(),
+        "depthwise_filter": depthwise.tolist(),
+        "pointwise_filter": pointwise.tolist(),
+        "strides": [1, 1, 1, 1],
+        "padding": "SAME",
+    }
+
+
+def encoded(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """The body as JSON bytes, once: the client should not spend its CPU re-encoding it."""
+    return json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+         "--no-access-log"],
+        cwd=ROOT, env=environment,
+    )
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def sequential(url: str, body: dict[str, Any], requests: int) -> dict[str, float]:
+    content, headers = encoded(body)
+    latencies = []
+    errors = 0
+    with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+        for _ in range(20):  # warm up
+            client.post(url, content=content, headers=headers)
+        started = time.perf_counter()
+        for _ in range(requests):
+            begin = time.perf_counter()
+            response = client.post(url, content=content, headers=headers)
+            latencies.append(time.perf_counter() - begin)
+            errors += response.status_code != 200
+        elapsed = time.perf_counter() - started
+    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+            "rps": requests / elapsed, "errors": errors, "requests": requests}
+
+
+async def concurrent(url: str, body: dict[str, Any], clients: int, duration: float
+                     ) -> dict[str, float]:
+    content, headers = encoded(body)
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + duration
+
+    async def student() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            await client.post(url, content=content, headers=headers)  # connect, warm up
+            while time.perf_counter() < stop:
+                begin = time.perf_counter()
+                try:
+                    response = await client.post(url, content=content, headers=headers)
+                    errors += response.status_code != 200
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append(time.perf_counter() - begin)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(student() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99),
+            "rps": len(latencies) / elapsed, "errors": errors, "requests": len(latencies)}
+
+
+def server_trace_time(body: dict[str, Any], runs: int) -> float:
+    """Median seconds to compute and encode the whole trace, on the server's code path."""
+    from app.api.schemas import TRACE_MODELS
+    from app.api.trace import _next_line, open_trace
+    from app.settings import Settings
+
+    request = TRACE_MODELS["separable_conv2d"].model_validate({"op": "separable_conv2d", **body})
+    settings = Settings()
+    times = []
+    for index in range(runs + 5):
+        begin = time.perf_counter()
+        stream = open_trace(request, settings)
+        items = stream.trace.chunks(stream.chunk_size)
+        while _next_line(items, stream.encoder) is not None:
+            pass
+        if index >= 5:
+            times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+def stream_figures(url: str, body: dict[str, Any], runs: int) -> dict[str, float]:
+    first_frames, totals = [], []
+    wire: dict[str, int] = {}
+    with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+        for encoding in ("identity", "gzip"):
+            for index in range(runs + 3):
+                begin = time.perf_counter()
+                first = None
+                size = 0
+                buffer = b""
+                with client.stream("POST", url, json=body,
+                                   headers={"Accept-Encoding": encoding}) as response:
+                    for raw in response.iter_raw():
+                        size += len(raw)
+                        if first is None:
+                            buffer += raw
+                            if encoding == "gzip" or b"\n" in buffer:
+                                first = time.perf_counter() - begin
+                end = time.perf_counter() - begin
+                wire[encoding] = size
+                if index >= 3 and encoding == "identity":
+                    first_frames.append(first or end)
+                    totals.append(end)
+    return {"first_frame": statistics.median(first_frames), "total": statistics.median(totals),
+            "plain_bytes": wire["identity"], "gzip_bytes": wire["gzip"]}
+
+
+def table(results: dict[str, dict[str, Any]], clients: int) -> str:
+    ms = 1000.0
+    names = list(results)
+    rows = [
+        ("separable_conv2d, 1 client: p50 / p99", "",
+         lambda r: f"{r['one']['p50'] * ms:.1f} / {r['one']['p99'] * ms:.1f} ms"),
+        ("separable_conv2d, 1 client: requests/s", "", lambda r: f"{r['one']['rps']:.0f}"),
+        (f"separable_conv2d, {clients} clients: p50 / p99", "p99 <= 200 ms",
+         lambda r: f"{r['many']['p50'] * ms:.1f} / {r['many']['p99'] * ms:.1f} ms"),
+        (f"separable_conv2d, {clients} clients: requests/s", "",
+         lambda r: f"{r['many']['rps']:.0f}"),
+        (f"separable_conv2d, {clients} clients: errors", "0",
+         lambda r: f"{r['many']['errors']} of {r['many']['requests']}"),
+        ("response size (plain JSON)", "", lambda r: f"{r['response_bytes'] / 1e3:.0f} kB"),
+        ("trace: server time to compute and encode (7168 steps)", "<= 5 ms",
+         lambda r: f"{r['trace']['server'] * ms:.2f} ms"),
+        ("trace: time to first frame (HTTP)", "<= 20 ms",
+         lambda r: f"{r['trace']['first_frame'] * ms:.1f} ms"),
+        ("trace: time to last byte (HTTP, plain)", "",
+         lambda r: f"{r['trace']['total'] * ms:.1f} ms"),
+        ("trace: bytes on the wire, plain", "",
+         lambda r: f"{r['trace']['plain_bytes'] / 1e6:.3f} MB"),
+        ("trace: bytes on the wire, gzip", "<= 0.5 MB",
+         lambda r: f"{r['trace']['gzip_bytes'] / 1e6:.3f} MB"),
+    ]
+    lines = [
+        "| measure | " + " | ".join(f"{name} weights" for name in names) + " | target |",
+        "| --- |" + " --- |" * (len(names) + 1),
+    ]
+    for label, target, cell in rows:
+        lines.append(f"| {label} | " + " | ".join(cell(results[name]) for name in names)
+                     + f" | {target} |")
+    return "\n".join(lines)
+
+
+def measure(base: str, body: dict[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:
+    url = f"{base}/tf/separable_conv2d"
+    trace_body = {"op": "separable_conv2d", **body}
+    return {
+        "one": sequential(url, body, arguments.requests),
+        "many": asyncio.run(concurrent(url, body, arguments.clients, arguments.duration)),
+        "response_bytes": len(httpx.post(url, json=body,
+                                         headers={"Accept-Encoding": "identity"}).content),
+        "trace": {
+            "server": server_trace_time(body, arguments.trace_runs),
+            **stream_figures(f"{base}/trace", trace_body, arguments.trace_runs),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=60)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--trace-runs", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", default="/tmp/api_bench.md")
+    arguments = parser.parse_args()
+
+    port = free_port()
+    server = start_server(port, arguments.workers)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        results = {weights: measure(base, classroom_body(weights), arguments)
+                   for weights in ("presets", "random")}
+    finally:
+        server.terminate()
+        server.wait(TIMEOUT_SECONDS)
+    text = table(results, arguments.clients)
+    note = (
+        f"\nLoopback, {arguments.workers} uvicorn worker(s), 1 BLAS thread, "
+        f"{os.cpu_count()} cores shared by client and server; {arguments.clients} clients "
+        f"for {arguments.duration:g} s each, closed loop (no think time).\n"
+    )
+    print(text + note)
+    Path(arguments.out).write_text(text + note)
+
+
+if __name__ == "__main__":
+    main()
