@@ -109,19 +109,21 @@ def grouped_conv(
     return _grouped_im2col(padded, weights, groups, strides, dilations, output_hw)
 
 
-def _phases(padded: np.ndarray, strides: tuple[int, int]) -> dict[tuple[int, int], np.ndarray]:
+def _phases(
+    padded: np.ndarray, strides: tuple[int, int], offsets: set[tuple[int, int]]
+) -> dict[tuple[int, int], np.ndarray]:
     """Polyphase split: ``phase[(a, b)] = padded[:, a::s_h, b::s_w]``, each contiguous.
 
     With it, the input a tap meets under stride ``s`` is a stride-1 window of one
-    phase, so every tap reads contiguous rows whatever the stride.
+    phase, so every tap reads contiguous rows whatever the stride. Only the
+    phases some tap reads are made: at most ``kh*kw``, however large the stride.
     """
     sh, sw = strides
     if (sh, sw) == (1, 1):
         return {(0, 0): padded}
     return {
         (a, b): np.ascontiguousarray(padded[:, a::sh, b::sw])  # (N, ~Hp/sh, ~Wp/sw, C)
-        for a in range(sh)
-        for b in range(sw)
+        for a, b in offsets
     }
 
 
@@ -139,9 +141,11 @@ def _depthwise_shifted(
     kh, kw, channels, multiplier = weights.shape
     if multiplier > 1:
         padded = np.repeat(padded, multiplier, axis=3)  # (N, Hp, Wp, C*M), channel q*M + r
-    phases = _phases(padded, strides)
     n, (ho, wo) = padded.shape[0], output_hw
     (sh, sw), (dh, dw) = strides, dilations
+    phases = _phases(
+        padded, strides, {(di * dh % sh, dj * dw % sw) for di in range(kh) for dj in range(kw)}
+    )
     width = channels * multiplier
     # (kh*kw, Wo*C*M): each tap's weights repeated along a whole output row.
     tiled = np.tile(weights.reshape(kh * kw, width), (1, wo))

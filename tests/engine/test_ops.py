@@ -457,3 +457,17 @@ def test_kernel_paths_are_really_taken(
     depthwise_conv2d(x, np.ones((3, 3, 2, 1)), 1, "SAME")
     torch_conv2d(x.transpose(0, 3, 1, 2), np.ones((2, 1, 3, 3)), groups=2)
     assert len(calls) == 2
+
+
+def test_a_huge_stride_makes_only_the_phases_the_taps_read(monkeypatch) -> None:
+    """A stride of 10**9 must not split the input into 10**18 polyphase arrays."""
+    made: list[int] = []
+    real = np.ascontiguousarray
+    monkeypatch.setattr(np, "ascontiguousarray", lambda a: made.append(1) or real(a))
+    x = np.arange(2 * 5 * 5 * 3, dtype=np.float64).reshape(2, 5, 5, 3)
+    w = np.ones((2, 2, 3, 1))
+    out = depthwise_conv2d(x, w, [1, 10**9, 10**9, 1], "SAME")
+    assert out.shape == (2, 1, 1, 3)
+    # SAME with one output: pad_total = 2 - 5 < 0 -> no padding; the window sits at (0, 0).
+    np.testing.assert_array_equal(out[:, 0, 0], x[:, :2, :2].sum(axis=(1, 2)))
+    assert len(made) <= 4
