@@ -40,7 +40,9 @@ def plotly_js_path() -> Path:
 # plotly.js injects its map (MapLibre) stylesheet as an inline <style> unless an
 # element with that stylesheet's id is already in the page. Inline styles break the
 # page's CSP and ConvLens draws no maps, so the page puts a marker there first.
-_PLOTLY_STYLE_ID = re.compile(r'getElementById\("([0-9a-f]{16,})"\)\)\{var \w+=document\.createElement\("style"\)')
+_PLOTLY_STYLE_ID = re.compile(
+    r'getElementById\("([0-9a-f]{16,})"\)\)\{var \w+=document\.createElement\("style"\)'
+)
 
 
 @functools.cache

@@ -170,19 +170,14 @@ function decodeEvent(event) {
     case "end":
       return { type: "end", ...event };
     case "error":
-      return { type: "error", error: new ApiError(event.error || event) };
+      return { type: "error", error: event.error || event };
     default:
       return { type: "unknown", event };
   }
 }
 
-/**
- * Stream a trace: POST the problem, then call `onEvent` for every event as it
- * arrives (header, chunk, stage_end, end, error). Resolves when the stream
- * ends; rejects with ApiError when the server refuses, or AbortError.
- */
-export async function streamTrace(problem, onEvent, signal) {
-  const response = await postJson("/trace", traceBody(problem), signal);
+/** Call `onLine` with every line of an NDJSON response body, as it arrives. */
+async function readLines(response, onLine) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -194,11 +189,119 @@ export async function streamTrace(problem, onEvent, signal) {
     while ((newline = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
-      if (line.trim()) onEvent(decodeEvent(JSON.parse(line)));
+      if (line.trim()) onLine(line);
     }
   }
   buffer += decoder.decode();
-  if (buffer.trim()) onEvent(decodeEvent(JSON.parse(buffer)));
+  if (buffer.trim()) onLine(buffer);
+}
+
+/** The typed-array buffers of a decoded event, to transfer rather than copy. */
+function buffersOf(value, found = new Set()) {
+  if (ArrayBuffer.isView(value)) found.add(value.buffer);
+  else if (value && typeof value === "object") for (const item of Object.values(value)) buffersOf(item, found);
+  return found;
+}
+
+/**
+ * Runs in the stream worker (stream-worker.js): fetch one trace, parse and
+ * decode every line off the page's main thread, post the events to the page.
+ */
+export async function workerStream({ id, url, body }, post, signal) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error.name !== "AbortError") post({ id, type: "failed", message: String(error.message || error) });
+    return;
+  }
+  if (!response.ok) {
+    let error = null;
+    try {
+      error = (await response.json()).error;
+    } catch {
+      /* not the envelope */
+    }
+    post({ id, type: "refused", error: { status: response.status, message: response.statusText, ...error } });
+    return;
+  }
+  try {
+    await readLines(response, (line) => {
+      const event = decodeEvent(JSON.parse(line));
+      post({ id, ...event }, [...buffersOf(event)]);
+    });
+    post({ id, type: "done" });
+  } catch (error) {
+    if (error.name !== "AbortError") post({ id, type: "failed", message: String(error.message || error) });
+  }
+}
+
+let worker = null;
+let nextStream = 0;
+const streams = new Map();
+
+function streamWorker() {
+  if (!worker) {
+    worker = new Worker(new URL("./stream-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      const stream = streams.get(data.id);
+      if (stream) stream(data);
+    };
+    worker.onerror = (event) => {
+      for (const stream of streams.values()) stream({ type: "failed", message: event.message || "stream worker failed" });
+    };
+  }
+  return worker;
+}
+
+/**
+ * Stream a trace: POST the problem, then call `onEvent` for every event as it
+ * arrives (header, chunk, stage_end, end, error), decoded in a worker so that
+ * parsing never blocks the page. Resolves when the stream ends; rejects with
+ * ApiError when the server refuses, or with an AbortError.
+ */
+export function streamTrace(problem, onEvent, signal) {
+  const id = ++nextStream;
+  const channel = streamWorker();
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      streams.delete(id);
+      signal.removeEventListener("abort", abort);
+    };
+    const abort = () => {
+      finish();
+      channel.postMessage({ id, type: "cancel" });
+      reject(new DOMException("The trace was replaced", "AbortError"));
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    streams.set(id, (message) => {
+      switch (message.type) {
+        case "done":
+          finish();
+          resolve();
+          break;
+        case "refused":
+          finish();
+          reject(new ApiError(message.error));
+          break;
+        case "failed":
+          finish();
+          reject(new ApiError({ code: "offline", message: message.message }));
+          break;
+        case "error":
+          onEvent({ type: "error", error: new ApiError(message.error) });
+          break;
+        default:
+          onEvent(message);
+      }
+    });
+    channel.postMessage({ id, type: "start", url: API + "/trace", body: traceBody(problem) });
+  });
 }
 
 /**

@@ -182,6 +182,7 @@ function onEvent(mine, event) {
       break;
     case "end":
       mine.finish();
+      performance.mark("convlens:stream-end");
       break;
     case "error":
       failed(mine, event.error);
@@ -225,37 +226,51 @@ function buildStageTabs() {
   }
 }
 
+const shown = new Map();
+/** Write a DOM property only when it changes (playback calls this every frame). */
+function show(element, property, value) {
+  const key = `${element.id}.${property}`;
+  if (shown.get(key) === value) return;
+  shown.set(key, value);
+  if (property === "width") element.style.width = value;
+  else if (property.startsWith("data-") || property.startsWith("aria-")) element.setAttribute(property, value);
+  else element[property] = value;
+}
+
 function updateScrub() {
   const total = store.total;
-  scrub.max = String(Math.max(0, total - 1));
-  scrub.disabled = total === 0;
   const step = Math.min(state.get("step"), Math.max(0, total - 1));
+  show(scrub, "max", String(Math.max(0, total - 1)));
+  show(scrub, "disabled", total === 0);
   if (scrub.value !== String(step)) scrub.value = String(step);
-  $("#scrub-buffer").style.width = total ? `${(100 * store.received) / total}%` : "0%";
-  $("#step-counter").textContent = total ? t("player.counter", { step: step + 1, total }) : t("player.counter_empty");
-  scrub.setAttribute("aria-valuetext", $("#step-counter").textContent);
-  const progress = $("#stream-progress");
+  show($("#scrub-buffer"), "width", total ? `${(100 * store.received) / total}%` : "0%");
+  const counter = total ? t("player.counter", { step: step + 1, total }) : t("player.counter_empty");
+  show($("#step-counter"), "textContent", counter);
+  show(scrub, "aria-valuetext", counter);
   const text = !store.header || store.error ? "" : store.received < total
     ? t("status.streaming", { received: store.received, total })
     : t("status.ready", { total });
-  if (progress.textContent !== text) progress.textContent = text;
-  progress.dataset.done = String(store.received >= total && total > 0);
+  const progress = $("#stream-progress");
+  show(progress, "textContent", text);
+  show(progress, "data-done", String(store.received >= total && total > 0));
 }
 
 let panelTab = "arithmetic";
-let lastNumbers = 0;
+let lastArithmetic = 0;
 
 function renderPanels(frame) {
   const arithmetic = $("#arithmetic");
   if (panelTab === "arithmetic") {
+    // While playing fast, the panel follows at a readable pace (10 updates a second).
+    const now = performance.now();
+    if (player.playing && frame && now - lastArithmetic < 100) return;
+    lastArithmetic = now;
     arithmetic.innerHTML = frame ? arithmeticHtml(frame, store.header) : `<p class="hint">${t(store.header && store.total === 0 ? "arith.empty" : "arith.none")}</p>`;
   }
   if (panelTab === "numbers") {
-    const now = performance.now();
-    if (!player.playing || now - lastNumbers > 250) {
-      lastNumbers = now;
-      $("#numbers").innerHTML = frame ? numbersHtml(frame, store) : "";
-    }
+    // Tables of whole maps are heavy: they follow the step when playback pauses.
+    const numbers = $("#numbers");
+    if (!player.playing || !numbers.firstChild) numbers.innerHTML = frame ? numbersHtml(frame, store) : "";
   }
 }
 
@@ -277,10 +292,15 @@ function render() {
   if (!store.error) showStatus("");
   const view = views.viewFor(frame.stage);
   view.render(frame);
+  if (!store.firstFrameDrawn) {
+    store.firstFrameDrawn = true;
+    performance.mark("convlens:first-frame"); // playback can start (benchmarks/browser.py)
+  }
   renderLegends($("#legends"), view.scales);
-  const formula = formulaText(frame, store.header);
-  const formulaElement = $("#formula");
-  if (formulaElement.textContent !== formula) formulaElement.textContent = formula;
+  // While playing fast, the formula follows at a readable pace, like the arithmetic panel.
+  if (!player.playing || performance.now() - lastArithmetic >= 100) {
+    show($("#formula"), "textContent", formulaText(frame, store.header));
+  }
   for (const tab of document.querySelectorAll(".stage-tab")) {
     const active = tab.dataset.stage === frame.stage.name;
     if (active) tab.setAttribute("aria-current", "step");
@@ -301,7 +321,7 @@ state.subscribe((changed, values) => {
   if (changesTrace(changed)) {
     // Typing "12" passes through "1": wait for a pause before asking the server.
     updateControls(values, validate(values, labels));
-    $("#stream-progress").dataset.done = "false"; // the frames on screen are now stale
+    show($("#stream-progress"), "data-done", "false"); // the frames on screen are now stale
     clearTimeout(traceTimer);
     traceTimer = setTimeout(startTrace, 150);
     if (panelTab === "cost") refreshCosts();
@@ -349,7 +369,6 @@ function selectTab(name, focus = false) {
     if (selected && focus) tab.focus();
   }
   if (name === "cost") refreshCosts();
-  lastNumbers = 0;
   scheduleRender();
 }
 for (const tab of tabs) {

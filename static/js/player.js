@@ -60,6 +60,7 @@ export class Player {
   pause() {
     if (!this.playing) return;
     this.playing = false;
+    this.state.flushUrl();
     if (this.frameRequest !== null) cancelAnimationFrame(this.frameRequest);
     this.frameRequest = null;
     this.notify();
@@ -81,7 +82,7 @@ export class Player {
       const { total, available } = this.limits();
       const step = this.state.get("step");
       const target = Math.min(step + advance, available - 1, total - 1);
-      if (target > step) this.state.set({ step: target });
+      if (target > step) this.state.set({ step: target }, { deferUrl: true });
       if (target >= total - 1) {
         this.pause();
         return;

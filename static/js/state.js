@@ -149,8 +149,11 @@ export function createState(initialHash) {
     get(name) {
       return values[name];
     },
-    /** Merge `patch`; returns the names that changed. */
-    set(patch) {
+    /**
+     * Merge `patch`; returns the names that changed. `{ deferUrl: true }` leaves
+     * the URL alone (playback: the URL follows when it pauses, via flushUrl).
+     */
+    set(patch, { deferUrl = false } = {}) {
       const changed = new Set();
       const next = { ...values };
       for (const [name, value] of Object.entries(patch)) {
@@ -162,7 +165,7 @@ export function createState(initialHash) {
       }
       if (!changed.size) return changed;
       values = Object.freeze(next);
-      scheduleUrl();
+      if (!deferUrl) scheduleUrl();
       for (const listener of listeners) listener(changed, values);
       return changed;
     },

@@ -14,6 +14,7 @@ export class TraceStore {
     this.done = false;
     this.error = null;
     this.version = 0; // bumps on every change, so views can skip work
+    this.firstFrameDrawn = false;
   }
 
   setHeader(header) {

@@ -63,8 +63,16 @@ class Demo:
     def wait_counter(self, step: int, total: int | None = None) -> None:
         pattern = rf"Step {step} / {total}" if total is not None else rf"Step {step} /"
         self.page.wait_for_function(
-            "pattern => new RegExp(pattern).test(document.querySelector('#step-counter').textContent)",
+            "pattern => new RegExp(pattern).test("
+            "document.querySelector('#step-counter').textContent)",
             arg=pattern, timeout=TIMEOUT_MS,
+        )
+
+    def wait_hash(self, *parts: str) -> None:
+        """Wait until the URL's hash holds every one of ``parts``."""
+        self.page.wait_for_function(
+            "parts => parts.every(part => location.hash.includes(part))",
+            arg=list(parts), timeout=TIMEOUT_MS,
         )
 
     def wait_stream_done(self) -> None:
@@ -107,7 +115,8 @@ def _demo(browser: object, base_url: str, width: int, height: int) -> Iterator[D
 
     context.route("**/*", guard)
     page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and demo.console_errors.append(message.text))
+    page.on("console", lambda message: (
+        message.type == "error" and demo.console_errors.append(message.text)))
     page.on("pageerror", lambda error: demo.console_errors.append(f"uncaught: {error}"))
     demo.page = page
     try:
@@ -116,13 +125,45 @@ def _demo(browser: object, base_url: str, width: int, height: int) -> Iterator[D
         context.close()
 
 
+@pytest.fixture(scope="session")
+def page_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The shared ``live_server`` (tests/conftest.py) when there is one, else our own uvicorn."""
+    try:
+        yield request.getfixturevalue("live_server")
+        return
+    except pytest.FixtureLookupError:
+        pass
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.main import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
 @pytest.fixture
-def demo(browser: object, live_server: str) -> Iterator[Demo]:
+def demo(browser: object, page_server: str) -> Iterator[Demo]:
     """A fresh browser context at 1920×1080 on the live server."""
-    yield from _demo(browser, live_server, 1920, 1080)
+    yield from _demo(browser, page_server, 1920, 1080)
 
 
 @pytest.fixture
-def laptop_demo(browser: object, live_server: str) -> Iterator[Demo]:
+def laptop_demo(browser: object, page_server: str) -> Iterator[Demo]:
     """A fresh browser context at 1366×768."""
-    yield from _demo(browser, live_server, 1366, 768)
+    yield from _demo(browser, page_server, 1366, 768)

@@ -108,14 +108,16 @@ def test_every_control_has_an_accessible_name(demo: Demo) -> None:
     unnamed = demo.page.evaluate("""() => Array.from(document.querySelectorAll(
         'input, select, button, [role=tab]')).filter(element => {
           if (element.closest('[hidden]') || element.type === 'hidden') return false;
-          const labelled = (element.labels && element.labels.length) || element.getAttribute('aria-label')
-            || element.getAttribute('aria-labelledby');
+          const labelled = (element.labels && element.labels.length)
+            || element.getAttribute('aria-label') || element.getAttribute('aria-labelledby');
           const text = element.textContent.trim();
-          return !labelled && !(element.tagName === 'BUTTON' && text) && !(element.getAttribute('role') === 'tab' && text);
+          const named = element.tagName === 'BUTTON' || element.getAttribute('role') === 'tab';
+          return !labelled && !(named && text);
         }).map(element => element.outerHTML.slice(0, 120))""")
     assert unnamed == []
     # The canvases are images with a text alternative; the numbers are in the Numbers tab.
-    labels = demo.page.eval_on_selector_all("#stage-view canvas", "c => c.map(e => e.getAttribute('aria-label'))")
+    labels = demo.page.eval_on_selector_all(
+        "#stage-view canvas", "canvases => canvases.map(c => c.getAttribute('aria-label'))")
     assert labels and all(labels)
     demo.assert_clean()
 
@@ -201,14 +203,14 @@ def test_the_url_round_trips_the_whole_demo_step_included(demo: Demo) -> None:
     demo.page.click("label.segment:has(input[value='separable'])")
     demo.page.fill("#param-kw", "2")
     demo.page.select_option("#param-padding", "SAME")
-    demo.page.wait_for_function("() => location.hash.includes('kw=2') && location.hash.includes('op=separable')")
+    demo.wait_hash("kw=2", "op=separable")
     demo.page.wait_for_selector(".stage-tab[data-stage='pointwise']")
     demo.wait_stream_done()
     demo.page.evaluate("document.activeElement.blur()")
     for step in range(2, 5):
         demo.page.keyboard.press("ArrowRight")
         demo.wait_counter(step)
-    demo.page.wait_for_function("() => location.hash.includes('step=3')")
+    demo.wait_hash("step=3")
     url = demo.page.url
     formula = demo.page.inner_text("#formula")
     total = demo.counter()[1]
@@ -227,7 +229,7 @@ def test_the_url_round_trips_the_whole_demo_step_included(demo: Demo) -> None:
 def test_an_example_replaces_the_whole_state(demo: Demo) -> None:
     demo.open("op=standard&height=9&width=9&channels=3&out=5")
     demo.page.select_option("#example", "seed")
-    demo.page.wait_for_function("() => location.hash.includes('kernels=0,2,1,3') && location.hash.includes('height=4')")
+    demo.wait_hash("kernels=0,2,1,3", "height=4")
     demo.wait_stream_done()
     demo.wait_counter(1, 16)
     assert demo.page.is_checked("input[name=op][value=depthwise]")
@@ -287,7 +289,7 @@ def test_uploading_a_small_png_changes_the_input(demo: Demo, tmp_path) -> None:
     image = tmp_path / "orange.png"
     image.write_bytes(png(6, 5, (255, 0, 51)))
     demo.page.set_input_files("#upload", str(image))
-    demo.page.wait_for_function("() => location.hash.includes('source=image') && location.hash.includes('image=4x4x3')")
+    demo.wait_hash("source=image", "image=4x4x3")
     demo.wait_stream_done()
     demo.tab("numbers")
     demo.page.wait_for_selector("#numbers table[data-role='input-map'][data-channel='2']")
@@ -311,17 +313,19 @@ def test_clicking_an_input_cell_and_setting_a_value_changes_the_input(demo: Demo
     assert demo.page.input_value("#edit-value") == "3"
     demo.page.fill("#edit-value", "-5")
     demo.page.click("#edit-apply")
-    demo.page.wait_for_function("() => location.hash.includes('input_edits=0.1.2:-5')")
+    demo.wait_hash("input_edits=0.1.2:-5")
     demo.wait_stream_done()
     demo.tab("numbers")
-    demo.page.wait_for_selector("#numbers table[data-role='input-map'][data-channel='0'] td[data-value='-5']")
+    demo.page.wait_for_selector(
+        "#numbers table[data-role='input-map'][data-channel='0'] td[data-value='-5']")
     assert map_table(demo, "input-map", 0)[1] == ["1", "2", "-5", "4"]
     demo.assert_clean()
 
 
 def test_an_invalid_combination_is_explained_in_place_and_not_sent(demo: Demo) -> None:
     traces: list[str] = []
-    demo.page.on("request", lambda request: "/api/v1/trace" in request.url and traces.append(request.url))
+    demo.page.on("request", lambda request: (
+        "/api/v1/trace" in request.url and traces.append(request.url)))
     demo.page.goto(f"{demo.base_url}/#op=grouped&channels=4&out=4&groups=3")
     demo.page.wait_for_selector("#problem-groups:has-text('must divide')", timeout=TIMEOUT_MS)
     assert "must divide" in demo.page.inner_text("#stage-status")

@@ -152,7 +152,7 @@ export class DepthwiseView {
     for (let m = 0; m < C * M; m++) {
       const branch = this.lanes[Math.floor(m / M)].branches[m % M];
       const count = filledCells(local, m, perMap);
-      branch.output.draw(partialMap(stage.values, m * perMap, outW, count), scales.maps, `${count}|${scales.maps}`);
+      branch.output.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
     }
     if (this.activeMap !== o && this.activeMap >= 0) {
       this.lanes[Math.floor(this.activeMap / M)].branches[this.activeMap % M].output.showCursor(null);

@@ -1,6 +1,6 @@
 // A heatmap: dense cells on a <canvas>, marks (the kernel window, dilation taps,
-// the current cell) on an SVG overlay in cell coordinates. It draws what it is
-// given; it never derives a value.
+// the current cell) as boxes on an overlay, moved by transforms. It draws what
+// it is given; it never derives a value.
 import { LUT, lutIndex, textColor } from "./colors.js";
 import { formatNumber } from "./format.js";
 
@@ -36,12 +36,9 @@ export class Heatmap {
     this.canvas = document.createElement("canvas");
     this.canvas.setAttribute("role", "img");
     this.canvas.setAttribute("aria-label", ariaLabel || label);
-    this.overlay = svgElement("svg", {
-      class: "heatmap-overlay",
-      viewBox: `0 0 ${cols} ${rows}`,
-      preserveAspectRatio: "none",
-      "aria-hidden": "true",
-    });
+    this.overlay = document.createElement("div");
+    this.overlay.className = "heatmap-overlay";
+    this.overlay.setAttribute("aria-hidden", "true");
     this.body.append(this.canvas, this.overlay);
     this.element.append(this.caption, this.body);
     // Cells at one canvas pixel each, scaled up without smoothing.
@@ -75,8 +72,6 @@ export class Heatmap {
     this.canvas.style.height = `${height}px`;
     this.body.style.width = `${width}px`;
     this.body.style.height = `${height}px`;
-    this.overlay.setAttribute("width", width);
-    this.overlay.setAttribute("height", height);
     this.ratio = ratio;
     this.lastKey = null;
   }
@@ -93,6 +88,7 @@ export class Heatmap {
   draw(value, max, key = null) {
     if (key !== null && key === this.lastKey) return;
     this.lastKey = key;
+    this.prefix = null;
     const { rows, cols, cell } = this;
     const pixels = this.image.data;
     const kinds = new Uint8Array(rows * cols); // 0 value, 1 pending, 2 padding
@@ -131,7 +127,7 @@ export class Heatmap {
 
   drawGridLines(kinds) {
     const { rows, cols, cell, context } = this;
-    context.strokeStyle = "rgba(255,255,255,0.9)";
+    context.strokeStyle = "#ffffff"; // opaque: strokes drawn in any order give the same pixels
     context.lineWidth = cell >= 20 ? 1.5 : 1;
     context.beginPath();
     for (let i = 1; i < rows; i++) {
@@ -185,11 +181,59 @@ export class Heatmap {
     }
   }
 
-  /** A named SVG mark in cell coordinates, created on first use. */
-  mark(name, tag, attributes) {
+  /**
+   * Paint a map whose first `count` cells (row-major) are written: value(i, j) is
+   * asked only for those. When only new cells were added since the last call
+   * (same scale), just they are painted, so a filling map costs a few cells a frame.
+   */
+  drawPrefix(value, count, max) {
+    const last = this.prefix;
+    if (last && last.max === max && count >= last.count && this.lastKey === last.key) {
+      if (count > last.count) this.paintCells(value, last.count, count, max);
+    } else {
+      const cols = this.cols;
+      this.draw((i, j) => (i * cols + j < count ? value(i, j) : null), max);
+    }
+    this.lastKey = `prefix|${count}|${max}`;
+    this.prefix = { count, max, key: this.lastKey };
+  }
+
+  paintCells(value, from, to, max) {
+    const { cols, cell, context } = this;
+    context.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
+    const numbers = cell >= 22;
+    if (numbers) {
+      const size = Math.round(Math.min(22, Math.max(10, cell * 0.34)));
+      context.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+      context.textAlign = "center";
+      context.textBaseline = "middle";
+    }
+    for (let p = from; p < to; p++) {
+      const i = Math.floor(p / cols);
+      const j = p - i * cols;
+      const v = value(i, j);
+      const n = lutIndex(v, max) * 3;
+      context.fillStyle = `rgb(${LUT[n]},${LUT[n + 1]},${LUT[n + 2]})`;
+      context.fillRect(j * cell, i * cell, cell, cell);
+      if (cell >= 7) {
+        context.strokeStyle = "#ffffff"; // opaque: strokes drawn in any order give the same pixels
+        context.lineWidth = cell >= 20 ? 1.5 : 1;
+        context.strokeRect(j * cell, i * cell, cell, cell);
+      }
+      if (numbers) {
+        context.fillStyle = textColor(v, max);
+        context.fillText(formatNumber(v, cell < 34 ? 3 : 4), j * cell + cell / 2, i * cell + cell / 2 + 1, cell - 3);
+      }
+    }
+  }
+
+  /** A named mark (an absolutely placed box over the cells), created on first use. */
+  mark(name, className) {
     let element = this.marks.get(name);
     if (!element) {
-      element = svgElement(tag, attributes, this.overlay);
+      element = document.createElement("div");
+      element.className = className;
+      this.overlay.appendChild(element);
       this.marks.set(name, element);
     }
     return element;
@@ -198,56 +242,62 @@ export class Heatmap {
   /**
    * The kernel window: one outlined square per tap at (rows[di], cols[dj]) in this
    * grid's cells, and a dashed frame around the window's span, so the dilation
-   * gaps between taps stay visible. `taps` null hides it.
+   * gaps between taps stay visible; null hides it. The taps keep their places
+   * relative to the first one from step to step, so a step usually only moves
+   * the window's layer (a compositor transform, no repaint of the grid).
    */
   showWindow(tapRows, tapCols) {
-    const group = this.mark("window", "g", { class: "window" });
+    const layer = this.mark("window", "window");
     if (!tapRows) {
-      group.setAttribute("visibility", "hidden");
+      if (!layer.hidden) layer.hidden = true;
       return;
     }
-    group.setAttribute("visibility", "visible");
-    const count = tapRows.length * tapCols.length;
-    if (group.childElementCount !== count + 1) {
-      group.replaceChildren();
-      svgElement("rect", { class: "window-span" }, group);
-      for (let n = 0; n < count; n++) svgElement("rect", { class: "window-tap", width: 1, height: 1 }, group);
-    }
-    const span = group.firstChild;
+    if (layer.hidden) layer.hidden = false;
+    const cell = this.cell;
     const top = tapRows[0];
     const left = tapCols[0];
-    span.setAttribute("x", left);
-    span.setAttribute("y", top);
-    span.setAttribute("width", tapCols[tapCols.length - 1] - left + 1);
-    span.setAttribute("height", tapRows[tapRows.length - 1] - top + 1);
-    let child = span.nextSibling;
-    for (const row of tapRows) {
-      for (const col of tapCols) {
-        child.setAttribute("x", col);
-        child.setAttribute("y", row);
-        child = child.nextSibling;
+    const shape = `${cell}|${Array.from(tapRows, (row) => row - top)}|${Array.from(tapCols, (col) => col - left)}`;
+    if (layer.dataset.shape !== shape) {
+      layer.dataset.shape = shape;
+      layer.replaceChildren();
+      const span = document.createElement("div");
+      span.className = "window-span";
+      span.style.width = `${(tapCols[tapCols.length - 1] - left + 1) * cell}px`;
+      span.style.height = `${(tapRows[tapRows.length - 1] - top + 1) * cell}px`;
+      layer.appendChild(span);
+      for (const row of tapRows) {
+        for (const col of tapCols) {
+          const tap = document.createElement("div");
+          tap.className = "window-tap";
+          tap.style.transform = `translate(${(col - left) * cell}px, ${(row - top) * cell}px)`;
+          tap.style.width = tap.style.height = `${cell}px`;
+          layer.appendChild(tap);
+        }
       }
     }
+    layer.style.transform = `translate(${left * cell}px, ${top * cell}px)`;
   }
 
   /** Outline one cell (the output being written, the pixel being mixed); null hides it. */
   showCursor(i, j, name = "cursor") {
-    const rect = this.mark(name, "rect", { class: name, width: 1, height: 1 });
+    const box = this.mark(name, name);
     if (i === null) {
-      rect.setAttribute("visibility", "hidden");
+      if (!box.hidden) box.hidden = true;
       return;
     }
-    rect.setAttribute("visibility", "visible");
-    rect.setAttribute("x", j);
-    rect.setAttribute("y", i);
+    if (box.hidden) box.hidden = false;
+    const cell = this.cell;
+    box.style.width = box.style.height = `${cell}px`;
+    box.style.transform = `translate(${j * cell}px, ${i * cell}px)`;
   }
 
   /** Frame the real input inside a padded grid. */
   showRegion(top, left, height, width) {
-    const rect = this.mark("region", "rect", { class: "region" });
-    rect.setAttribute("x", left);
-    rect.setAttribute("y", top);
-    rect.setAttribute("width", width);
-    rect.setAttribute("height", height);
+    this.region = [top, left, height, width];
+    const box = this.mark("region", "region");
+    const cell = this.cell;
+    box.style.transform = `translate(${left * cell}px, ${top * cell}px)`;
+    box.style.width = `${width * cell}px`;
+    box.style.height = `${height * cell}px`;
   }
 }

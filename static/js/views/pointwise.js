@@ -112,7 +112,7 @@ export class PointwiseView {
     for (const map of this.inputs) map.showCursor(i, j);
     const count = frame.local + 1;
     for (let k = 0; k < O; k++) {
-      this.outputs[k].draw(partialMap(stage.values, 0, outW, count, O, k), scales.maps, `${count}|${scales.maps}`);
+      this.outputs[k].drawPrefix(partialMap(stage.values, 0, outW, count, O, k), count, scales.maps);
       this.outputs[k].showCursor(i, j);
     }
   }

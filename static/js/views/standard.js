@@ -139,7 +139,7 @@ export class StandardView {
     const perMap = outH * outW;
     this.outputs.forEach((map, m) => {
       const count = filledCells(frame.local, m, perMap);
-      map.draw(partialMap(stage.values, m * perMap, outW, count), scales.maps, `${count}|${scales.maps}`);
+      map.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
       map.showCursor(m === o ? frame.scalar("i") : null, frame.scalar("j"));
     });
   }
