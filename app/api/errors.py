@@ -233,7 +233,9 @@ def from_validation_errors(
             allowed_fields.get(loc[0], ()) if isinstance(allowed_fields, Mapping) and loc
             else allowed_fields
         )
-        close = difflib.get_close_matches(str(field), names, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(field), names, n=1, cutoff=0.6) or [
+            name for name in names if str(field) in name  # filter -> depthwise_filter
+        ][:1]
         if close:
             message += f"; did you mean {close[0]!r}?"
         elif names:
