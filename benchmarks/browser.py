@@ -188,6 +188,7 @@ def main() -> None:
     arguments = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    load_before = os.getloadavg()[0]
     process, base_url = start_server()
     rows = []
     try:
@@ -206,6 +207,9 @@ def main() -> None:
         process.terminate()
         process.wait(10)
 
+    load_after = os.getloadavg()[0]
+    print(f"Load average (1 min) {load_before:.1f} before, {load_after:.1f} after: on a shared "
+          "machine the frame figures move with it.\n")
     print(f"Chromium headless, 1920×1080, {os.cpu_count()} cores shared; median of "
           f"{arguments.runs} runs by p95 frame time; {arguments.seconds:g} s of playback "
           "per run.\n")

@@ -52,10 +52,23 @@ const views = new StageViews($("#stage-view"), {
     pick("input", c, i, j);
   },
   onKernelCell(s, i, j) {
-    pick("kernel", s, i, j);
+    if (state.get("op") === "pointwise") {
+      // The pointwise op's 1×1 kernels are the columns of its weight matrix.
+      const channels = store.header.in_channels;
+      pick("pointwise", 0, s % channels, Math.floor(s / channels));
+    } else {
+      pick("kernel", s, i, j);
+    }
   },
   onPointwiseCell(a, k) {
     pick("pointwise", 0, a, k);
+  },
+  /** How long a step's short animation (the pointwise sweep) may take, in ms; 0 for none. */
+  animate() {
+    if (matchMedia("(prefers-reduced-motion: reduce)").matches) return 0;
+    const speed = state.get("speed");
+    if (!player.playing) return 700;
+    return speed <= 4 ? 900 / speed : 0;
   },
 });
 
@@ -207,7 +220,9 @@ function buildStageTabs() {
     button.type = "button";
     button.className = "stage-tab";
     button.dataset.stage = stage.name;
-    const name = stage.name === "standard" && store.header.groups > 1 ? t("stage.grouped") : t(`stage.${stage.name}`);
+    const op = state.get("op");
+    const name = stage.name === "standard" && (op === "pointwise" || op === "grouped")
+      ? t(`stage.${op}`) : t(`stage.${stage.name}`);
     button.textContent = t("stage.tab", { n: index + 1, name });
     button.addEventListener("click", () => {
       player.pause();

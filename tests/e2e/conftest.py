@@ -76,7 +76,8 @@ class Demo:
         )
 
     def wait_stream_done(self) -> None:
-        self.page.wait_for_selector("#stream-progress[data-done='true']", timeout=TIMEOUT_MS)
+        self.page.wait_for_selector(
+            "#stream-progress[data-done='true']", state="attached", timeout=TIMEOUT_MS)
 
     def tab(self, name: str) -> None:
         self.page.click(f"#tab-{name}")

@@ -176,10 +176,15 @@ export function formulaText(frame, header) {
   }
   if (name === "standard") {
     const cg = header.in_channels / header.groups;
+    const pad = header.padding;
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && header.groups === 1 &&
+        !(pad.pad_top || pad.pad_bottom || pad.pad_left || pad.pad_right)) {
+      return t("formula.pointwise_op", { i, j, o: frame.scalar("out_channel"), c: cg });
+    }
     const key = header.groups > 1 ? "formula.grouped" : "formula.standard";
     const body = t(key, { i, j, o: frame.scalar("out_channel"), g: frame.scalar("group"), cg, sh, sw, dh, dw, pt, pl });
     return `${body}   ${t("formula.sum_over_std", { cg, kh, kw })}`;
   }
   const cm = frame.array("vector").shape[0];
-  return `${t("formula.pointwise", { i, j, last: header.out_channels - 1 })}   ${t("formula.sum_over_pw", { cm })}`;
+  return `${t("formula.pointwise", { i, j })}   ${t("formula.sum_over_pw", { cm, last: header.out_channels - 1 })}`;
 }

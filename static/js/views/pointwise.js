@@ -74,6 +74,16 @@ export class PointwiseView {
     this.vector = vector;
     this.matrixView = matrix;
     this.sums = sums;
+    // A frame that walks across the outputs, column k of the weights with sum k, when
+    // a step is shown slowly: "each output is the vector times one column".
+    this.sweeps = [matrix, sums].map((view) => {
+      const sweep = el("div", "sweep");
+      sweep.style.width = `${mixCell}px`;
+      view.overlay.append(sweep);
+      return sweep;
+    });
+    this.mixCell = mixCell;
+    this.sweptStep = -1;
 
     const outputs = el("div", "pw-side pw-outputs");
     outputs.append(el("p", "column-title", t("stage.outputs")));
@@ -89,6 +99,17 @@ export class PointwiseView {
     this.root.replaceChildren(layout);
     this.layout = layout;
     this.drawn = null;
+  }
+
+  sweep(duration) {
+    const O = this.outChannels;
+    const distance = (O - 1) * this.mixCell;
+    for (const sweep of this.sweeps) {
+      sweep.animate(
+        [{ transform: "translateX(0)", opacity: 1 }, { transform: `translateX(${distance}px)`, opacity: 1 }],
+        { duration, easing: `steps(${O}, jump-none)` },
+      );
+    }
   }
 
   render(frame) {
@@ -110,6 +131,11 @@ export class PointwiseView {
     this.vector.draw((a) => vector[a], scales.maps, `${frame.local}|${scales.maps}`);
     this.sums.draw((_, k) => outputs[k], scales.maps, `${frame.local}|${scales.maps}`);
     for (const map of this.inputs) map.showCursor(i, j);
+    if (frame.local !== this.sweptStep) {
+      this.sweptStep = frame.local;
+      const duration = this.handlers.animate ? this.handlers.animate() : 0;
+      if (duration > 0) this.sweep(duration);
+    }
     const count = frame.local + 1;
     for (let k = 0; k < O; k++) {
       this.outputs[k].drawPrefix(partialMap(stage.values, 0, outW, count, O, k), count, scales.maps);
