@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             log_level=arguments.log_level,
             # Open streams get this long after SIGTERM, then they are cancelled.
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            timeout_keep_alive=settings.keep_alive_seconds,
         )
 
 

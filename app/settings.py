@@ -39,6 +39,9 @@ class Settings:
     body_timeout_seconds: float = 30.0
     # On SIGTERM, open responses get this long to finish before they are cancelled.
     graceful_shutdown_seconds: float = 5.0
+    # Idle keep-alive connections are closed after this; behind a load balancer, set it
+    # above the balancer's idle timeout, or it reuses a connection the app is closing.
+    keep_alive_seconds: int = 5
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     frame_ancestors: str = "'self'"
 

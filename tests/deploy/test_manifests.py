@@ -63,6 +63,7 @@ def test_every_variable_is_a_setting_and_the_grace_period_covers_the_shutdown(
     pre_stop = int(spec["lifecycle"]["preStop"]["exec"]["command"][-1])
     grace = kubernetes["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert pre_stop + settings.graceful_shutdown_seconds < grace
+    assert settings.keep_alive_seconds > 60  # above common balancer idle timeouts
 
 
 def test_pods_run_as_the_images_unprivileged_user(kubernetes: dict[str, dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ def test_serve_passes_the_environments_server_settings_to_uvicorn(
     environment = {
         "CONVLENS_HOST": "0.0.0.0", "CONVLENS_PORT": "8123", "CONVLENS_WORKERS": "3",
         "CONVLENS_LOG_LEVEL": "warning", "CONVLENS_GRACEFUL_SHUTDOWN_SECONDS": "2.5",
+        "CONVLENS_KEEP_ALIVE_SECONDS": "75",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -31,3 +32,4 @@ def test_serve_passes_the_environments_server_settings_to_uvicorn(
     assert options["workers"] == 3
     assert options["log_level"] == "warning"
     assert options["timeout_graceful_shutdown"] == 2.5
+    assert options["timeout_keep_alive"] == 75
