@@ -26,8 +26,9 @@ T = TypeVar("T")
 COMPONENTS: dict[str, TypeAdapter[Any]] = {}
 
 
-def get_settings(request: Request) -> Settings:
-    """The application's settings (``create_app(settings)``)."""
+async def get_settings(request: Request) -> Settings:
+    """The application's settings (``create_app(settings)``); async so that FastAPI
+    does not send this look-up to a worker thread."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -105,7 +106,8 @@ def json_body(name: str, body_type: Any, by_tag: dict[str, type[BaseModel]] | No
     fields = _field_names(body_type, by_tag)
 
     async def dependency(request: Request) -> JsonBody:
-        raw = await read_body(request, get_settings(request).max_body_bytes)
+        settings: Settings = request.app.state.settings
+        raw = await read_body(request, settings.max_body_bytes)
         return JsonBody(adapter, raw, fields)
 
     return dependency

@@ -5,14 +5,16 @@
 # which name the per-route body dependency built in ``_route``.
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api import configs, examples
 from app.api.arrays import output_value
 from app.api.body import JsonBody, body_docs, get_settings, json_body
+from app.api.cache import Answer, ResponseCache, accepts_gzip, get_cache
 from app.api.errors import ERROR_RESPONSES
-from app.api.responses import json_response
+from app.api.responses import dumps
 from app.api.schemas import (
     OpOptions,
     OpResponse,
@@ -52,10 +54,19 @@ def _route(path: str, model: type[OpOptions], summary: str, description: str,
            example_sets: dict[str, dict[str, Any]]) -> None:
     body = json_body(model.__name__, model)
 
-    # A plain def: FastAPI runs it in the thread pool, off the event loop.
-    def endpoint(request: Annotated[JsonBody, Depends(body)], settings: SettingsDep
-                 ) -> Response:
-        return json_response(op_payload(request.parse(), settings))
+    def compute(request: JsonBody, settings: Settings, compress: bool) -> Answer:
+        return Answer.of(dumps(op_payload(request.parse(), settings)), compress)
+
+    async def endpoint(http: Request, request: Annotated[JsonBody, Depends(body)],
+                       settings: SettingsDep,
+                       cache: Annotated[ResponseCache, Depends(get_cache)]) -> Response:
+        # A cache hit is a hash and a look-up; anything else runs in a worker thread.
+        key = ResponseCache.key(path, request.raw)
+        answer = cache.get(key)
+        if answer is None:
+            answer = await run_in_threadpool(compute, request, settings, accepts_gzip(http))
+            cache.put(key, answer)
+        return answer.response(http)
 
     endpoint.__name__ = path.strip("/").replace("/", "_")
     router.add_api_route(

@@ -199,3 +199,29 @@ def test_op_endpoints_agree_with_pytorch(client, index, case) -> None:
         if plan.data_format == "NHWC":
             gold = gold.transpose(0, 2, 3, 1)
     np.testing.assert_allclose(mine, gold, rtol=1e-12, atol=1e-12)
+
+
+def test_identical_requests_get_the_same_bytes_from_the_cache(client, client_with) -> None:
+    from app.api.cache import LARGEST_BODY, Answer, ResponseCache
+
+    body, _ = build(*CONFIGURATIONS[3], RNG_SEED)
+    first = client.post(OP_PATHS["separable_conv2d"], json=body)
+    again = client.post(OP_PATHS["separable_conv2d"], json=body)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert len(client.app.state.response_cache) == 1
+    # Answers depend on an application's settings: another app does not share them.
+    small = client_with(max_elements=10)
+    assert small.post(OP_PATHS["separable_conv2d"], json=body).status_code == 413
+    compressed = client.post(OP_PATHS["separable_conv2d"], json=body,
+                             headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.content == first.content  # httpx decompressed it
+    cache = ResponseCache(capacity=40, largest=35)
+    small_answer, large_answer = Answer(b"1" * 5, b"2" * 10), Answer(b"1" * 30, b"2" * 10)
+    cache.put(("a", b"1"), small_answer)
+    cache.put(("b", b"2"), large_answer)  # larger than `largest`: not kept
+    cache.put(("c", b"3"), Answer(b"1" * 20, b"2" * 10))  # over capacity: "a" goes
+    assert cache.get(("a", b"1")) is None and cache.get(("b", b"2")) is None
+    assert cache.get(("c", b"3")) is not None and len(cache) == 1
+    assert ResponseCache.key("r", b" " * (LARGEST_BODY + 1)) is None
