@@ -374,3 +374,57 @@ def test_the_page_fits_a_laptop_screen(laptop_demo: Demo) -> None:
     assert play["y"] + play["height"] <= 768
     laptop_demo.screenshot("laptop-separable-depthwise")
     laptop_demo.assert_clean()
+
+
+# ------------------------------------------------------------------ frame = f(step)
+
+
+def stage_pixels(demo: Demo) -> list[str]:
+    """Every grid of the stage as pixels, and where the marks are."""
+    return demo.page.evaluate("""() => [
+      ...Array.from(document.querySelectorAll('#stage-view canvas'), c => c.toDataURL()),
+      ...Array.from(document.querySelectorAll('#stage-view .heatmap-overlay > div'),
+                    d => `${d.className}:${d.hidden}:${d.style.transform}`),
+    ]""")
+
+
+def test_a_step_draws_the_same_picture_however_it_is_reached(demo: Demo) -> None:
+    query = OPERATIONS["separable"]
+    demo.open(f"{query}&step=0")
+    demo.wait_stream_done()
+    demo.page.evaluate("document.activeElement.blur()")
+    for step in range(2, 10):  # forward to step 9, one at a time (maps fill cell by cell)
+        demo.page.keyboard.press("ArrowRight")
+        demo.wait_counter(step)
+    forward = stage_pixels(demo)
+    demo.page.keyboard.press("End")  # to the pointwise stage and back (a fresh layout)
+    demo.wait_counter(100, 100)
+    demo.page.keyboard.press("Home")
+    demo.wait_counter(1, 100)
+    demo.page.keyboard.press("Shift+ArrowRight")
+    demo.wait_counter(11, 100)
+    demo.page.keyboard.press("ArrowLeft")  # backwards: maps are redrawn whole
+    demo.wait_counter(10, 100)
+    demo.page.keyboard.press("ArrowLeft")
+    demo.wait_counter(9, 100)
+    assert stage_pixels(demo) == forward
+    demo.page.goto("about:blank")
+    demo.page.goto(f"{demo.base_url}/#{query}&step=8")  # straight from the URL
+    demo.wait_drawn()
+    demo.wait_counter(9, 100)
+    assert stage_pixels(demo) == forward
+    demo.assert_clean()
+
+
+def test_page_keys_jump_between_stages(demo: Demo) -> None:
+    demo.open(OPERATIONS["separable"])
+    demo.wait_stream_done()
+    demo.page.evaluate("document.activeElement.blur()")
+    demo.page.keyboard.press("PageDown")
+    demo.wait_counter(76, 100)  # the pointwise stage starts after 3·5·5 depthwise steps
+    demo.page.wait_for_selector(".stage-tab[data-stage='pointwise'][aria-current='step']")
+    demo.page.wait_for_selector(".pw-mix")
+    demo.page.keyboard.press("PageUp")
+    demo.wait_counter(1, 100)
+    demo.page.wait_for_selector(".stage-tab[data-stage='depthwise'][aria-current='step']")
+    demo.assert_clean()

@@ -125,20 +125,18 @@ export class Heatmap {
     if (cell >= 22) this.drawNumbers(kinds, numbers, max);
   }
 
+  /** Grid lines are bands of `width` px starting `back` px before each cell boundary. */
+  lineBand() {
+    const width = this.cell >= 20 ? 2 : 1;
+    return [width, width >> 1];
+  }
+
   drawGridLines(kinds) {
     const { rows, cols, cell, context } = this;
-    context.strokeStyle = "#ffffff"; // opaque: strokes drawn in any order give the same pixels
-    context.lineWidth = cell >= 20 ? 1.5 : 1;
-    context.beginPath();
-    for (let i = 1; i < rows; i++) {
-      context.moveTo(0, i * cell);
-      context.lineTo(cols * cell, i * cell);
-    }
-    for (let j = 1; j < cols; j++) {
-      context.moveTo(j * cell, 0);
-      context.lineTo(j * cell, rows * cell);
-    }
-    context.stroke();
+    const [width, back] = this.lineBand();
+    context.fillStyle = "#ffffff";
+    for (let i = 1; i < rows; i++) context.fillRect(0, i * cell - back, cols * cell, width);
+    for (let j = 1; j < cols; j++) context.fillRect(j * cell - back, 0, width, rows * cell);
     // Padding cells: diagonal hatching, so they read as "not the input" even in grey-scale print.
     context.strokeStyle = "rgba(120,128,145,0.45)";
     context.lineWidth = 1;
@@ -216,9 +214,16 @@ export class Heatmap {
       context.fillStyle = `rgb(${LUT[n]},${LUT[n + 1]},${LUT[n + 2]})`;
       context.fillRect(j * cell, i * cell, cell, cell);
       if (cell >= 7) {
-        context.strokeStyle = "#ffffff"; // opaque: strokes drawn in any order give the same pixels
-        context.lineWidth = cell >= 20 ? 1.5 : 1;
-        context.strokeRect(j * cell, i * cell, cell, cell);
+        // This cell's share of the grid lines (the same opaque, pixel-aligned bands
+        // as a full draw paints), so filling cell by cell ends in the same pixels.
+        const [width, back] = this.lineBand();
+        const x = j * cell;
+        const y = i * cell;
+        context.fillStyle = "#ffffff";
+        if (i > 0) context.fillRect(x, y - back, cell, width);
+        if (i < this.rows - 1) context.fillRect(x, y + cell - back, cell, width);
+        if (j > 0) context.fillRect(x - back, y, width, cell);
+        if (j < cols - 1) context.fillRect(x + cell - back, y, width, cell);
       }
       if (numbers) {
         context.fillStyle = textColor(v, max);
