@@ -4,10 +4,11 @@ Events, in order: ``header``, then per stage its ``chunk`` events and one
 ``stage_end``, then ``end``; or an ``error`` event, after which nothing follows.
 The README documents every field. In short:
 
-- Float arrays are ``{"dtype", "shape", "data"}`` base64 of little-endian bytes
-  (``encoding: "binary"``; float32 when ``precision <= 7``, else float64), or nested
-  lists of numbers rounded to ``precision`` significant digits (``encoding: "json"``).
-  Integer and boolean arrays (``detail: "full"`` only) are always nested lists.
+- ``encoding: "binary"``: arrays are ``{"dtype", "shape", "data"}``, base64 of
+  little-endian bytes: floats float32 when ``precision <= 7``, else float64;
+  integers (``detail: "full"`` only) int32; booleans one byte each, dtype ``"bool"``.
+- ``encoding: "json"``: nested lists, floats rounded to ``precision`` significant
+  digits.
 - ``detail: "compact"`` sends only the values the page cannot look up:
   depthwise ``products (n, kh, kw)``, ``sum (n,)``; standard ``products (n, Cg, kh, kw)``,
   ``sum (n,)`` and, with a bias, ``output (n,)``; pointwise ``products (n, C*M, O)``,
@@ -49,6 +50,8 @@ _STEP_SHAPES = {
 }
 # ".0" closing a number (after a digit, before "," or "]"); strings never end so here.
 _INTEGRAL_FLOAT = re.compile(rb"(?<=\d)\.0(?=[,\]])")
+# Where line() spliced a binary array: "\u0000<index>\u0000" as JSON writes it.
+_PLACEHOLDER = re.compile(rb'"\\u0000(\d+)\\u0000"')
 # From this many significant digits on, floats are sent exactly (shortest repr).
 EXACT_DIGITS = 16
 # Values per chunk line at most; wider steps get smaller chunks.
@@ -106,16 +109,22 @@ class FrameEncoder:
     def array(self, values: np.ndarray | None) -> Any:
         if values is None:
             return None
-        if values.dtype.kind in "biu":
-            return values.tolist()
-        if self.encoding == "binary":
-            raw = np.ascontiguousarray(values, dtype=self.binary_dtype).tobytes()
-            shape = ",".join(str(size) for size in values.shape).encode()
-            return _RawJson(
-                b'{"dtype":"' + self._dtype_name + b'","shape":[' + shape + b'],"data":"'
-                + base64.b64encode(raw) + b'"}'
-            )
-        return round_significant(values, self.precision).tolist()
+        if self.encoding == "json":
+            if values.dtype.kind in "biu":
+                return values.tolist()
+            return round_significant(values, self.precision).tolist()
+        if values.dtype.kind == "b":
+            dtype, name = np.dtype("u1"), b"bool"
+        elif values.dtype.kind in "iu":
+            dtype, name = np.dtype("<i4"), b"int32"  # indices: far below 2**31
+        else:
+            dtype, name = self.binary_dtype, self._dtype_name
+        raw = np.ascontiguousarray(values, dtype=dtype).tobytes()
+        shape = ",".join(str(size) for size in values.shape).encode()
+        return _RawJson(
+            b'{"dtype":"' + name + b'","shape":[' + shape + b'],"data":"'
+            + base64.b64encode(raw) + b'"}'
+        )
 
     def line(self, event: dict[str, Any]) -> bytes:
         """One NDJSON line; binary arrays are spliced in as bytes, never re-escaped."""
@@ -130,8 +139,11 @@ class FrameEncoder:
         text = pydantic_core.to_json(event, fallback=placeholder)
         if self.encoding == "json":
             text = _INTEGRAL_FLOAT.sub(b"", text)  # 36.0 -> 36: the same JSON number
-        for index, raw in enumerate(raws):
-            text = text.replace(b'"\\u0000%d\\u0000"' % index, raw, 1)
+        if raws:
+            # One pass: the text between placeholders, each placeholder's bytes.
+            parts = _PLACEHOLDER.split(text)
+            parts[1::2] = [raws[int(index)] for index in parts[1::2]]
+            text = b"".join(parts)
         return text + b"\n"
 
     def step_fields(self, stage: str) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ def encoded(array: np.ndarray, dtype: str = "float64") -> dict[str, Any]:
 
 
 def decoded(value: dict[str, Any]) -> np.ndarray:
-    dtype = {"float32": "<f4", "float64": "<f8"}[value["dtype"]]
+    dtype = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "bool": "?"}[value["dtype"]]
     return np.frombuffer(base64.b64decode(value["data"]), dtype=dtype).reshape(value["shape"])
 
 

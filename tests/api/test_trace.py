@@ -124,6 +124,16 @@ def test_precision_rounds_to_significant_digits(client) -> None:
         assert len(mantissa) <= 3, number
 
 
+def test_full_detail_in_binary_sends_integers_and_booleans_compactly(client) -> None:
+    frames = stream(client, {**examples.TRACE, "detail": "full", "encoding": "binary"})
+    chunk = frames[1]["fields"]
+    assert chunk["q"]["dtype"] == "int32" and chunk["padding_mask"]["dtype"] == "bool"
+    gold = next(iter(engine.build_trace(
+        "depthwise_conv2d", dict(examples.DEPTHWISE)).chunks()))
+    for name in ("q", "r", "out_channel", "i", "j", "rows", "cols", "padding_mask"):
+        np.testing.assert_array_equal(decoded(chunk[name]), gold.fields[name])
+
+
 def test_binary_precision_picks_the_float_width(client) -> None:
     header = stream(client, {**examples.TRACE, "encoding": "binary", "precision": 12})[0]
     assert header["dtype"] == "float64" and header["padded_input"]["dtype"] == "float64"
