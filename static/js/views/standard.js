@@ -51,13 +51,17 @@ export class StandardView {
       const outputsHeight = Math.ceil(O / outColumns) * (outH * cell + label + 12);
       return { kc, inputsHeight, outputsHeight, fitsWidth: remaining >= mapWidth };
     };
-    let best = { cell: 0, columns: 1 };
-    for (let columns = 1; columns <= Math.min(4, this.groupIn); columns++) {
-      const cell = fitCell((c) => {
-        const m = measure(c, columns);
-        return m.fitsWidth && m.inputsHeight <= height && m.outputsHeight <= height;
-      }, 2, maxCell);
-      if (cell > best.cell) best = { cell, columns };
+    const fit = (columns) => fitCell((c) => {
+      const m = measure(c, columns);
+      return m.fitsWidth && m.inputsHeight <= height && m.outputsHeight <= height;
+    }, 2, maxCell);
+    // One column keeps every wire clear of the other lanes; more only when one is cramped.
+    let best = { cell: fit(1), columns: 1 };
+    if (best.cell < 16) {
+      for (let columns = 2; columns <= Math.min(4, this.groupIn); columns++) {
+        const cell = fit(columns);
+        if (cell > best.cell) best = { cell, columns };
+      }
     }
     const { cell, columns } = best;
     const { kc } = measure(cell, columns);
