@@ -342,7 +342,7 @@ state.subscribe((changed, values) => {
     if (panelTab === "cost") refreshCosts();
     return;
   }
-  if (changed.has("speed")) updateControls(values, problems(values));
+  if (changed.size > 1 || !changed.has("step")) updateControls(values, problems(values));
   scheduleRender();
 });
 

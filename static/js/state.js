@@ -22,7 +22,8 @@ export const PARAMS = {
   height: { kind: "int", min: 3, max: 64, default: 4 },
   width: { kind: "int", min: 3, max: 64, default: 4 },
   channels: { kind: "int", min: 1, max: 8, default: 2 },
-  color: { kind: "enum", values: ["rgb", "gray"], default: "rgb" },
+  // How the next upload is read; the image already in the state keeps its channels.
+  color: { kind: "enum", values: ["rgb", "gray"], default: "rgb", trace: false },
   // Uploaded image, already downsampled: "HxWxC:" + base64url of uint8 values (C, H, W).
   image: { kind: "string", default: "" },
   kh: { kind: "int", min: 1, max: 7, default: 3 },
