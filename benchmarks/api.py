@@ -334,6 +334,7 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/api_bench.md")
     arguments = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     port = free_port()
     server = start_server(port, arguments.workers)
     try:
@@ -346,7 +347,8 @@ def main() -> None:
     note = (
         f"\nLoopback, {arguments.workers} uvicorn worker(s), 1 BLAS thread, "
         f"{os.cpu_count()} cores shared by client and server; {arguments.clients} clients "
-        f"for {arguments.duration:g} s each, closed loop (no think time).\n"
+        f"for {arguments.duration:g} s each, closed loop (no think time). Load average "
+        f"(other processes included) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
     )
     print(text + note)
     Path(arguments.out).write_text(text + note)
