@@ -53,9 +53,9 @@ async def trace_many(url: str, body: dict[str, object], count: int) -> list[byte
 def warm_up(server: proc.ServerProcess) -> int:
     """The load the tests apply, once, so the baseline includes caches and thread pools;
     the most threads it needed."""
-    asyncio.run(trace_many(server.url, proc.classroom_trace(), 100))
+    proc.run_async(trace_many(server.url, proc.classroom_trace(), 100))
     peak = proc.threads(server.pid)
-    asyncio.run(trace_many(server.url, proc.large_trace(), 1))
+    proc.run_async(trace_many(server.url, proc.large_trace(), 1))
     return max(peak, proc.threads(server.pid))
 
 

@@ -7,6 +7,7 @@ connection holds one) and CPU seconds, summed over the process and its workers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -14,11 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -26,6 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -158,6 +161,25 @@ def running(log_path: Path, env: dict[str, str] | None = None, workers: int = 1
     finally:
         with contextlib.suppress(subprocess.TimeoutExpired):
             server.stop()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: the calling thread may have a running loop
+    (Playwright's sync API leaves one in the main thread for the rest of the session)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="run_async")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 # ------------------------------------------------------------- request bodies

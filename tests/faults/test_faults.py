@@ -79,7 +79,7 @@ def test_clients_that_disconnect_mid_stream_stop_the_work(recovered: proc.Server
     async def main() -> None:
         await asyncio.gather(*(read_a_little_and_leave() for _ in range(10)))
 
-    asyncio.run(main())
+    proc.run_async(main())
     # `recovered` then checks no trace is still being computed for the vanished clients.
 
 
@@ -207,7 +207,7 @@ def test_a_client_trickling_its_headers_holds_only_its_own_connection(
 
 
 def test_100_concurrent_streams_all_finish(recovered: proc.ServerProcess) -> None:
-    last_lines = asyncio.run(trace_many(recovered.url, proc.classroom_trace(), 100))
+    last_lines = proc.run_async(trace_many(recovered.url, proc.classroom_trace(), 100))
     events = [json.loads(line) for line in last_lines]
     assert all(event["event"] == "end" for event in events), {e["event"] for e in events}
     assert len({event["bytes"] for event in events}) == 1

@@ -10,18 +10,17 @@ holds an element with that sheet's id, as the page does.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.responses import HTMLResponse, Response
 
 from app.main import create_app
 from app.settings import Settings
+from tests.security.chromium import in_chromium
 from tests.servers import running_server
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 30_000
 MAP_STYLESHEET_ID = "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"
 PROBE_PAGE = f"""<!doctype html><html><head><meta charset="utf-8"><title>CSP probe</title>
@@ -40,19 +39,6 @@ Plotly.newPlot(chart,
   {displayModeBar: true, responsive: true},
 ).then(() => { document.body.dataset.drawn = "yes"; });
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,31 +69,37 @@ def open_recording(browser: object, url: str) -> tuple[object, object, list[str]
     return context, page, refusals
 
 
-def test_plotly_draws_styled_charts_under_the_policy(browser: object, probe_server: str) -> None:
-    context, page, refusals = open_recording(browser, probe_server + "/csp-probe")
-    try:
-        page.wait_for_selector("body[data-drawn='yes']", timeout=TIMEOUT_MS)
-        page.mouse.move(320, 200)  # hover labels use the same styling path
-        assert page.evaluate("document.querySelectorAll('.point path').length") == 3
-        # plotly's own stylesheet took effect (the mode bar floats over the chart).
-        assert page.evaluate(
-            "getComputedStyle(document.querySelector('.modebar')).position") == "absolute"
-        rules = page.evaluate(
-            "document.getElementById('plotly.js-style-global').sheet.cssRules.length")
-        assert rules > 0
-        assert refusals == []
-    finally:
-        context.close()
+def test_plotly_draws_styled_charts_under_the_policy(probe_server: str) -> None:
+    def check(browser: object) -> None:
+        context, page, refusals = open_recording(browser, probe_server + "/csp-probe")
+        try:
+            page.wait_for_selector("body[data-drawn='yes']", timeout=TIMEOUT_MS)
+            page.mouse.move(320, 200)  # hover labels use the same styling path
+            assert page.evaluate("document.querySelectorAll('.point path').length") == 3
+            # plotly's own stylesheet took effect (the mode bar floats over the chart).
+            assert page.evaluate(
+                "getComputedStyle(document.querySelector('.modebar')).position") == "absolute"
+            rules = page.evaluate(
+                "document.getElementById('plotly.js-style-global').sheet.cssRules.length")
+            assert rules > 0
+            assert refusals == []
+        finally:
+            context.close()
+
+    in_chromium(check)
 
 
-def test_the_page_loads_with_nothing_refused(browser: object, live_server: str) -> None:
-    context, page, refusals = open_recording(browser, live_server + "/")
-    try:
-        page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
-        page.wait_for_timeout(300)
-        assert refusals == []
-        policy = page.evaluate(
-            "fetch('/').then(r => r.headers.get('content-security-policy'))")
-        assert "script-src 'self';" in policy
-    finally:
-        context.close()
+def test_the_page_loads_with_nothing_refused(live_server: str) -> None:
+    def check(browser: object) -> None:
+        context, page, refusals = open_recording(browser, live_server + "/")
+        try:
+            page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+            page.wait_for_timeout(300)
+            assert refusals == []
+            policy = page.evaluate(
+                "fetch('/').then(r => r.headers.get('content-security-policy'))")
+            assert "script-src 'self';" in policy
+        finally:
+            context.close()
+
+    in_chromium(check)

@@ -9,15 +9,15 @@ dialog opened and no CSP refusal was logged (a refusal means markup got in).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
 
+from tests.security.chromium import in_chromium
+
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 20_000
 MARKUP = [
     '<img src="/xss-probe" data-xss="1">',
@@ -27,19 +27,6 @@ MARKUP = [
 ]
 STRING_PARAMETERS = ["kernels", "image", "input_edits", "kernel_edits", "pointwise_edits"]
 NUMBER_PARAMETERS = ["seed", "height", "channels", "kh", "step", "speed", "out"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 class Watch:
@@ -70,53 +57,72 @@ class Watch:
             self.probes, self.dialogs, self.refusals)
 
 
-@pytest.fixture
-def watch(browser: object, live_server: str) -> Iterator[Watch]:
-    watched = Watch(browser, live_server)
-    try:
-        yield watched
-    finally:
-        watched.context.close()
+def watching(base_url: str, test: Callable[[Watch], None]) -> None:
+    """``test(watch)`` on a fresh page of a fresh Chromium."""
+
+    def run(browser: object) -> None:
+        watched = Watch(browser, base_url)
+        try:
+            test(watched)
+        finally:
+            watched.context.close()
+
+    in_chromium(run)
 
 
 @pytest.mark.parametrize("markup", MARKUP)
-def test_markup_in_the_url_state_stays_text(watch: Watch, markup: str) -> None:
-    value = quote(markup, safe="")
-    fragment = "&".join(f"{name}={value}" for name in STRING_PARAMETERS + NUMBER_PARAMETERS)
-    watch.open(fragment)
-    for tab in watch.page.query_selector_all("[id^='tab-']"):
-        if tab.is_visible() and tab.is_enabled():
-            tab.click()
-            watch.assert_inert()
-    watch.assert_inert()
+def test_markup_in_the_url_state_stays_text(live_server: str, markup: str) -> None:
+    def test(watch: Watch) -> None:
+        value = quote(markup, safe="")
+        fragment = "&".join(f"{name}={value}"
+                            for name in STRING_PARAMETERS + NUMBER_PARAMETERS)
+        watch.open(fragment)
+        for tab in watch.page.query_selector_all("[id^='tab-']"):
+            if tab.is_visible() and tab.is_enabled():
+                tab.click()
+                watch.assert_inert()
+        watch.assert_inert()
+
+    watching(live_server, test)
 
 
-def test_markup_typed_into_every_field_stays_text(watch: Watch) -> None:
-    watch.open("")
-    fields = watch.page.query_selector_all(
-        "input:not([type]), input[type='text'], input[type='search'], textarea")
-    typed = 0
-    for markup in MARKUP:
-        for field in fields:
-            if field.is_visible() and field.is_editable():
-                field.fill(markup)
-                field.dispatch_event("change")
-                field.press("Enter")
-                typed += 1
+def test_markup_typed_into_every_field_stays_text(live_server: str) -> None:
+    typed: list[int] = []
+
+    def test(watch: Watch) -> None:
+        watch.open("")
+        fields = watch.page.query_selector_all(
+            "input:not([type]), input[type='text'], input[type='search'], textarea")
+        for markup in MARKUP:
+            for field in fields:
+                if field.is_visible() and field.is_editable():
+                    field.fill(markup)
+                    field.dispatch_event("change")
+                    field.press("Enter")
+                    typed.append(1)
+        watch.assert_inert()
+
+    watching(live_server, test)
     if not typed:
         pytest.skip("the page has no free-text field (its text enters through the URL)")
-    watch.assert_inert()
 
 
 def test_an_uploaded_file_with_markup_in_its_name_and_contents_stays_text(
-        watch: Watch, tmp_path: Path) -> None:
-    watch.open("")
-    upload = watch.page.query_selector("input[type='file']")
-    if upload is None:
+        live_server: str) -> None:
+    uploads: list[int] = []
+
+    def test(watch: Watch) -> None:
+        watch.open("")
+        if watch.page.query_selector("input[type='file']") is None:
+            return
+        for markup in MARKUP[:2]:
+            name = markup.replace("/", "_") + ".png"
+            watch.page.set_input_files("input[type='file']", files=[{
+                "name": name, "mimeType": "image/png", "buffer": markup.encode() * 10,
+            }])
+            uploads.append(1)
+            watch.assert_inert()
+
+    watching(live_server, test)
+    if not uploads:
         pytest.skip("the page has no upload")
-    for markup in MARKUP[:2]:
-        name = markup.replace("/", "_") + ".png"
-        watch.page.set_input_files("input[type='file']", files=[{
-            "name": name, "mimeType": "image/png", "buffer": markup.encode() * 10,
-        }])
-        watch.assert_inert()

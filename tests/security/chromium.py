@@ -1,0 +1,47 @@
+"""Debian's Chromium through Playwright, in a thread of its own.
+
+Playwright's sync API refuses to start where an asyncio loop runs, and another
+suite's session-wide Playwright (tests/e2e) leaves one in the main thread; so each
+browser test here runs its body in a fresh thread with its own Playwright.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update"]
+T = TypeVar("T")
+
+
+def in_chromium(task: Callable[[Any], T]) -> T:
+    """``task(browser)`` in a fresh thread with its own Chromium; its result or its error."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make chromium)")
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+                try:
+                    outcome["value"] = task(browser)
+                finally:
+                    browser.close()
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="chromium")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
