@@ -12,7 +12,10 @@ uvicorn and reports:
   few tenths above it is the display clock's jitter), and dropped frames
   (intervals over 25 ms);
 - long tasks (> 50 ms, ``PerformanceObserver('longtask')``) during playback,
-  and during loading for reference.
+  and during loading for reference;
+- the main thread's CPU time during playback (from a Chromium trace's thread
+  time), per frame and as a share of the wall time, and its longest task: unlike
+  the wall-clock figures, these do not grow when other jobs take the cores.
 
 Playback starts as soon as the first frame is drawn, so it overlaps the stream
 for the larger traces. Each scenario runs ``--runs`` times in a fresh page; the
@@ -25,6 +28,7 @@ markdown table. Needs /usr/bin/chromium (``make chromium``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -122,6 +126,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def main_thread_cpu(trace: bytes) -> dict:
+    """CPU time of the page's main thread while playing, from a Chromium trace.
+
+    Wall-clock figures (frame intervals, long tasks) include time the renderer
+    waited for a core; ``tdur`` (thread time) does not, so these show what the
+    page itself costs whatever else runs on the machine.
+    """
+    events = json.loads(trace)["traceEvents"]
+    mains = {(e["pid"], e["tid"]) for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"
+             and e.get("args", {}).get("name") == "CrRendererMain"}
+    tasks: dict[tuple[int, int], list[dict]] = {}
+    for event in events:
+        key = (event.get("pid"), event.get("tid"))
+        if event.get("name") == "RunTask" and event.get("ph") == "X" and key in mains:
+            tasks.setdefault(key, []).append(event)
+    if not tasks:
+        return {"busy_ms": 0.0, "window_ms": 0.0, "longest_ms": 0.0}
+    page_tasks = max(tasks.values(), key=len)  # the page's renderer, not about:blank's
+    start = min(task["ts"] for task in page_tasks)
+    end = max(task["ts"] + task["dur"] for task in page_tasks)
+    cpu = [task.get("tdur", task["dur"]) / 1000 for task in page_tasks]
+    return {"busy_ms": sum(cpu), "window_ms": (end - start) / 1000, "longest_ms": max(cpu)}
+
+
 def run_once(browser, base_url: str, scenario: Scenario, seconds: float) -> dict:
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
@@ -134,9 +163,12 @@ def run_once(browser, base_url: str, scenario: Scenario, seconds: float) -> dict
     page.wait_for_function(
         "() => performance.getEntriesByName('convlens:first-frame').length > 0", timeout=60_000
     )
+    browser.start_tracing(
+        page=page, categories=["devtools.timeline", "disabled-by-default-devtools.timeline"])
     page.evaluate("window.__probe.record()")
     page.click("#play")
     page.wait_for_timeout(int(seconds * 1000))
+    cpu = main_thread_cpu(browser.stop_tracing())
     result = page.evaluate("""() => {
       window.__probe.recording = false;
       const paint = performance.getEntriesByName('first-contentful-paint')[0];
@@ -177,6 +209,9 @@ def run_once(browser, base_url: str, scenario: Scenario, seconds: float) -> dict
         "long_loading": len(loading),
         "long_loading_max": max((task["duration"] for task in loading), default=0.0),
         "counter": result["counter"],
+        "cpu_per_frame": cpu["busy_ms"] / max(1, len(frames)),
+        "cpu_share": cpu["busy_ms"] / cpu["window_ms"] if cpu["window_ms"] else float("nan"),
+        "cpu_longest": cpu["longest_ms"],
     }
 
 
@@ -214,8 +249,9 @@ def main() -> None:
           f"{arguments.runs} runs by p95 frame time; {arguments.seconds:g} s of playback "
           "per run.\n")
     print("| scenario | first paint | playback ready | stream complete | frame p50 / p95 / max "
-          "| dropped frames | long tasks in playback | long tasks while loading |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| dropped frames | long tasks in playback | long tasks while loading "
+          "| main-thread CPU per frame (share) | longest task, CPU |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for scenario, run, _ in rows:
         print(
             f"| {scenario.name} | {run['first_paint']:.0f} ms | {run['ready']:.0f} ms "
@@ -223,7 +259,9 @@ def main() -> None:
             f"| {run['p50']:.1f} / {run['p95']:.1f} / {run['max']:.1f} ms "
             f"| {run['dropped']} of {run['frames']} "
             f"| {run['long_playing']} (max {run['long_playing_max']:.0f} ms) "
-            f"| {run['long_loading']} (max {run['long_loading_max']:.0f} ms) |"
+            f"| {run['long_loading']} (max {run['long_loading_max']:.0f} ms) "
+            f"| {run['cpu_per_frame']:.1f} ms ({100 * run['cpu_share']:.0f} %) "
+            f"| {run['cpu_longest']:.0f} ms |"
         )
     print()
     print("All runs (p95 frame ms, long tasks in playback): " + "; ".join(
