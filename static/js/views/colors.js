@@ -38,11 +38,6 @@ export function lutIndex(value, max) {
   return n < 0 ? 0 : n > 255 ? 255 : n;
 }
 
-export function cssColor(value, max) {
-  const n = lutIndex(value, max) * 3;
-  return `rgb(${LUT[n]}, ${LUT[n + 1]}, ${LUT[n + 2]})`;
-}
-
 /** Text that stays readable on the cell's colour. */
 export function textColor(value, max) {
   return (Math.abs(value) / max) ** GAMMA > 0.6 ? "#ffffff" : "#1b2230";
