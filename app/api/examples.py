@@ -36,6 +36,15 @@ DEPTHWISE_RESPONSE: dict[str, Any] = {
     "costs": {"layer": "depthwise", "depthwise": {"weights": 36, "macs": 144}},
 }
 
+# One 3x3 kernel (the Sobel x of the presets) for both channels: M = 1.
+SHARED_KERNEL: dict[str, Any] = {
+    "input": SEED_INPUT,
+    "filter": [[[[value], [value]] for value in row] for row in
+               ([-1, 0, 1], [-2, 0, 2], [-1, 0, 1])],
+    "strides": [1, 1, 1, 1],
+    "padding": "VALID",
+}
+
 CONV2D: dict[str, Any] = {
     "input": SEED_INPUT,
     "filters": [[[[1], [1]] for _ in range(3)] for _ in range(3)],  # [3, 3, 2, 1] of ones

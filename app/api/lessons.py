@@ -179,7 +179,8 @@ def groups(body: Annotated[JsonBody, Depends(_GROUPS_BODY)],
     "/shared_kernel",
     summary="One kernel over every channel separately, three ways",
     responses=ERROR_RESPONSES,
-    openapi_extra=body_docs("LessonSharedKernelRequest", {"seed": examples.DEPTHWISE}),
+    openapi_extra=body_docs("LessonSharedKernelRequest",
+                            {"sobel_x_on_the_seed_input": examples.SHARED_KERNEL}),
 )
 def shared_kernel(body: Annotated[JsonBody, Depends(_SHARED_BODY)],
                   settings: Annotated[Settings, Depends(get_settings)]) -> Response:

@@ -42,7 +42,7 @@ def test_every_api_operation_is_documented_with_an_example_and_the_envelope(clie
         for path, methods in schema["paths"].items() if path.startswith("/api/v1/")
         for method, operation in methods.items()
     ]
-    assert len(operations) == 10
+    assert len(operations) >= 10
     for path, method, operation in operations:
         assert operation.get("summary") and operation.get("description"), path
         if method == "post":
