@@ -82,17 +82,24 @@ def json_for_script(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+# The page's languages: ``?lang=`` picks one (``<html lang>`` follows); English by default.
+LANGUAGES = ("en", "zh-CN")
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
+def index(request: Request, lang: str = "en") -> HTMLResponse:
     settings: Settings = request.app.state.settings
-    table = strings("en")
+    language = lang if lang in LANGUAGES else "en"
+    table = strings(language)
     return templates.TemplateResponse(
         request,
         "index.html",
         {
             "version": __version__,
             "t": table,
-            "config_json": json_for_script(page_config(settings)),
+            "language": language,
+            "languages": LANGUAGES,
+            "config_json": json_for_script(page_config(settings, language)),
         },
     )
 

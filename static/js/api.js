@@ -341,3 +341,30 @@ export function loadPlotly() {
   }
   return plotlyPromise;
 }
+
+// ---------------------------------------------------------------- lessons and code panel
+
+/** An op request body (TF's names, NHWC, nested lists) for a problem from data.js. */
+export function opBody(problem) {
+  const body = traceBody(problem);
+  for (const name of ["op", ...Object.keys(STREAM_OPTIONS)]) delete body[name];
+  return body;
+}
+
+// The endpoints the teaching layer calls, by name (this module alone knows URLs).
+const LESSON_ENDPOINTS = {
+  costs: "/costs",
+  factorize: "/factorize",
+  code: "/code",
+  conv2d: "/tf/conv2d",
+  depthwise_conv2d: "/tf/depthwise_conv2d",
+  separable_conv2d: "/tf/separable_conv2d",
+  groups: "/lessons/groups",
+  shared_kernel: "/lessons/shared_kernel",
+};
+
+/** POST `body` to the named endpoint; resolves to the decoded JSON answer (ApiError on 4xx). */
+export async function callApi(name, body, signal) {
+  const response = await postJson(LESSON_ENDPOINTS[name], body, signal);
+  return response.json();
+}

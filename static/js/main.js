@@ -1,5 +1,8 @@
 // Wiring only: state <-> controls, state -> trace stream -> store, step -> views.
-import { ApiError, fetchCosts, loadPlotly, streamTrace } from "./api.js";
+import { ApiError, callApi, fetchCosts, loadPlotly, opBody, streamTrace } from "./api.js";
+import { initClassroom } from "./classroom.js";
+import { initCodePanel } from "./codepanel.js";
+import { initLessons } from "./lessons/runner.js";
 import { bindControls, controlLabels } from "./controls.js";
 import { buildProblem } from "./data.js";
 import { bindEditor } from "./editor.js";
@@ -460,6 +463,13 @@ new ResizeObserver((entries) => {
     scheduleRender();
   }, 120);
 }).observe($("#stage-view"));
+
+// The teaching layer: lessons, the code panel and the classroom features (issue 5).
+const teaching = {
+  state, player, views, labels, scheduleRender, callApi, opBody, loadPlotly, store: () => store,
+};
+initClassroom(teaching, initLessons(teaching));
+initCodePanel(teaching);
 
 state.flushUrl();
 startTrace();

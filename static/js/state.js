@@ -49,6 +49,12 @@ export const PARAMS = {
   pointwise_edits: { kind: "string", default: "" },
   step: { kind: "int", min: 0, max: Number.MAX_SAFE_INTEGER, default: 0, trace: false },
   speed: { kind: "number", values: SPEEDS, default: 4, trace: false },
+  // The teaching layer (lessons/, classroom.js): lesson 1–7 (0: none) and its step,
+  // presenter mode and quiz mode. None of them changes the convolution.
+  lesson: { kind: "int", min: 0, max: 7, default: 0, trace: false },
+  lstep: { kind: "int", min: 0, max: 20, default: 0, trace: false },
+  present: { kind: "int", min: 0, max: 1, default: 0, trace: false },
+  quiz: { kind: "int", min: 0, max: 1, default: 0, trace: false },
 };
 
 export const NAMES = Object.keys(PARAMS);

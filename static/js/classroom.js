@@ -1,0 +1,366 @@
+// Classroom features: presenter mode (full screen, large type, keyboard only), quiz
+// mode (type the next value or the parameter count, checked against what the server
+// sent), and export of the stage as PNG or a run as WebM.
+import { buildProblem } from "./data.js";
+import { t } from "./i18n.js";
+import { changesTrace } from "./state.js";
+import { validate } from "./validate.js";
+import { formatNumber } from "./views/format.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+// ------------------------------------------------------------------ presenter
+
+function bindPresenter(ctx, lessons) {
+  const { state } = ctx;
+  const button = $("#present-toggle");
+
+  function enter() {
+    state.set({ present: 1 });
+    state.flushUrl();
+    // Full screen needs a user gesture (a click or a key); without one the page fills the window.
+    const root = document.documentElement;
+    if (!document.fullscreenElement && root.requestFullscreen) root.requestFullscreen().catch(() => {});
+  }
+
+  function leave() {
+    state.set({ present: 0 });
+    state.flushUrl();
+    if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(() => {});
+  }
+
+  function apply(values) {
+    const on = values.present === 1;
+    document.body.classList.toggle("presenting", on);
+    button.setAttribute("aria-pressed", String(on));
+    ctx.views.invalidate();
+    ctx.scheduleRender();
+  }
+
+  button.addEventListener("click", () => (state.get("present") ? leave() : enter()));
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && state.get("present")) leave();
+  });
+
+  // Capture phase: before the player's keys (player.js skips events already handled).
+  window.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    const tag = event.target && event.target.tagName;
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    const presenting = state.get("present") === 1;
+    if ((event.key === "p" || event.key === "P") && !event.shiftKey) {
+      event.preventDefault();
+      if (presenting) leave();
+      else enter();
+    } else if (event.key === "Escape" && presenting) {
+      event.preventDefault();
+      leave();
+    } else if ((event.key === "q" || event.key === "Q") && !event.shiftKey) {
+      event.preventDefault();
+      state.set({ quiz: state.get("quiz") ? 0 : 1 });
+    } else if (presenting && state.get("lesson") && (event.key === "PageDown" || event.key === "PageUp")) {
+      // A presenter clicker's buttons walk through the lesson's steps.
+      if (lessons.go(event.key === "PageDown" ? 1 : -1)) event.preventDefault();
+    }
+  }, { capture: true });
+
+  state.subscribe((changed, values) => {
+    if (changed.has("present")) apply(values);
+  });
+  apply(state.values);
+}
+
+// ------------------------------------------------------------------ quiz
+
+/** What the next step asks for: {label, value} from the frames the server sent. */
+function nextQuestion(store, step) {
+  if (!store || !store.header || step + 1 >= store.total) return null;
+  const frame = store.frame(step + 1);
+  if (!frame) return { pending: true };
+  const name = frame.stage.name;
+  const i = frame.scalar("i");
+  const j = frame.scalar("j");
+  if (name === "pointwise") {
+    return { label: `out[${i}, ${j}, 0]`, value: frame.array("outputs").data[0] };
+  }
+  const o = name === "depthwise" ? frame.scalar("out_channel") : frame.scalar("o");
+  const value = frame.has("output") ? frame.scalar("output") : frame.scalar("sum");
+  return { label: `out[${i}, ${j}, ${o}]`, value };
+}
+
+/** Right within display rounding: the typed number, read as shown (4 significant digits). */
+function matches(typed, value) {
+  const text = String(typed).trim().replace(/\u2212/g, "-").replace(",", ".");
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return null;
+  const number = Number(text);
+  if (formatNumber(number) === formatNumber(value)) return true;
+  const shown = Number(formatNumber(value).replace(/\u2212/g, "-"));
+  return Math.abs(number - value) <= Math.abs(shown - value) + 1e-9 * Math.max(1, Math.abs(value));
+}
+
+const LAYER = { depthwise: "depthwise", separable: "separable", standard: "standard", grouped: "grouped", pointwise: "pointwise" };
+
+function bindQuiz(ctx) {
+  const { state } = ctx;
+  const box = $("#quiz");
+  const stepQuestion = $("#quiz-step-question");
+  const stepAnswer = $("#quiz-step-answer");
+  const stepFeedback = $("#quiz-step-feedback");
+  const paramsQuestion = $("#quiz-params-question");
+  const paramsAnswer = $("#quiz-params-answer");
+  const paramsFeedback = $("#quiz-params-feedback");
+  let asked = null;
+  let costs = null;
+  let costsRequest = null;
+
+  function feedback(element, kind, key, params) {
+    element.textContent = t(key, params);
+    element.dataset.kind = kind;
+  }
+
+  function ask() {
+    if (!state.get("quiz")) return;
+    const question = nextQuestion(ctx.store(), state.get("step"));
+    asked = question && !question.pending ? question : null;
+    stepAnswer.disabled = !asked;
+    stepQuestion.textContent = question === null ? t("quiz.step_done")
+      : question.pending ? t("quiz.step_waiting")
+      : t("quiz.step_question", { step: state.get("step") + 2, label: question.label });
+  }
+
+  async function askParams() {
+    if (!state.get("quiz")) return;
+    const values = state.values;
+    paramsQuestion.textContent = t("quiz.params_question", { layer: t(`op.${values.op}`) });
+    costs = null;
+    if (costsRequest) costsRequest.abort();
+    if (validate(values, ctx.labels).length || !buildProblem(values)) return;
+    const controller = new AbortController();
+    costsRequest = controller;
+    const shapes = {
+      input_hw: [values.height, values.width], in_channels: values.channels, out_channels: values.op === "depthwise" ? values.channels * values.multiplier : values.out,
+      kernel_hw: values.op === "pointwise" ? [1, 1] : [values.kh, values.kw],
+      channel_multiplier: values.op === "depthwise" || values.op === "separable" ? values.multiplier : 1,
+      groups: values.op === "grouped" ? values.groups : 1, padding: "VALID",
+    };
+    try {
+      const answer = await ctx.callApi("costs", shapes, controller.signal);
+      if (controller === costsRequest) costs = answer.costs;
+    } catch {
+      costs = null;
+    }
+  }
+
+  $("#quiz-step-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!asked) return;
+    const right = matches(stepAnswer.value, asked.value);
+    if (right === null) return feedback(stepFeedback, "problem", "quiz.not_a_number");
+    if (!right) return feedback(stepFeedback, "wrong", "quiz.wrong", { answer: stepAnswer.value.trim() });
+    feedback(stepFeedback, "right", "quiz.right", { value: formatNumber(asked.value) });
+    stepAnswer.value = "";
+    ctx.player.stepBy(1); // reveal: the sum of that step is now on screen
+  });
+  $("#quiz-reveal").addEventListener("click", () => {
+    if (!asked) return;
+    feedback(stepFeedback, "revealed", "quiz.revealed", { label: asked.label, value: formatNumber(asked.value) });
+    ctx.player.stepBy(1);
+  });
+  $("#quiz-params-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!costs) return feedback(paramsFeedback, "problem", "quiz.params_unavailable");
+    const expected = costs[LAYER[state.get("op")]].weights;
+    const typed = paramsAnswer.value.trim().replace(/[\s,_]/g, "");
+    if (!/^\d+$/.test(typed)) return feedback(paramsFeedback, "problem", "quiz.not_a_number");
+    if (Number(typed) === expected) feedback(paramsFeedback, "right", "quiz.params_right", { value: expected });
+    else feedback(paramsFeedback, "wrong", "quiz.wrong", { answer: typed });
+  });
+  $("#quiz-toggle").addEventListener("click", () => state.set({ quiz: state.get("quiz") ? 0 : 1 }));
+
+  state.subscribe((changed, values) => {
+    if (changed.has("quiz")) {
+      box.hidden = !values.quiz;
+      $("#quiz-toggle").setAttribute("aria-pressed", String(values.quiz === 1));
+      askParams();
+    }
+    if (!values.quiz) return;
+    if (changesTrace(changed)) askParams();
+    if (changed.has("step") || changesTrace(changed)) ask();
+  });
+  // The question follows the frames as they arrive.
+  new MutationObserver(() => ask()).observe($("#stream-progress"), { childList: true, characterData: true, subtree: true });
+  box.hidden = !state.get("quiz");
+  $("#quiz-toggle").setAttribute("aria-pressed", String(state.get("quiz") === 1));
+  askParams();
+  ask();
+}
+
+// ------------------------------------------------------------------ export
+
+const SVG_STYLES = ["fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity", "opacity",
+  "font-size", "font-family", "font-weight", "text-anchor", "dominant-baseline", "visibility", "display"];
+
+/** An SVG element as an image, its computed styles written into its attributes. */
+function svgImage(svg) {
+  const copy = svg.cloneNode(true);
+  const sources = [svg, ...svg.querySelectorAll("*")];
+  const targets = [copy, ...copy.querySelectorAll("*")];
+  sources.forEach((source, n) => {
+    const style = getComputedStyle(source);
+    for (const name of SVG_STYLES) targets[n].setAttribute(name, style.getPropertyValue(name));
+  });
+  const box = svg.getBoundingClientRect();
+  copy.setAttribute("width", String(box.width));
+  copy.setAttribute("height", String(box.height));
+  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  const blob = new Blob([new XMLSerializer().serializeToString(copy)], { type: "image/svg+xml" });
+  const url = URL.createObjectURL(blob);
+  return new Promise((resolve) => {
+    const image = new Image();
+    image.onload = () => resolve({ image, url });
+    image.onerror = () => resolve({ image: null, url });
+    image.src = url;
+  });
+}
+
+/** Draw the stage (canvases, SVG overlays, text labels) onto `canvas`, at `scale`. */
+export async function drawStage(canvas, scale = 1) {
+  const stage = $("#stage");
+  const origin = stage.getBoundingClientRect();
+  canvas.width = Math.round(origin.width * scale);
+  canvas.height = Math.round(origin.height * scale);
+  const context = canvas.getContext("2d");
+  context.setTransform(scale, 0, 0, scale, 0, 0);
+  context.fillStyle = getComputedStyle(stage).backgroundColor === "rgba(0, 0, 0, 0)" ? "#ffffff" : getComputedStyle(stage).backgroundColor;
+  context.fillRect(0, 0, origin.width, origin.height);
+  const at = (element) => {
+    const box = element.getBoundingClientRect();
+    return { x: box.left - origin.left, y: box.top - origin.top, w: box.width, h: box.height };
+  };
+  const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== "hidden";
+  // Document order, so later layers (overlays) paint over earlier ones.
+  for (const element of stage.querySelectorAll("canvas, svg")) {
+    if (element.ownerSVGElement || !visible(element)) continue; // nested SVG comes with its root
+    const box = at(element);
+    if (element.tagName.toLowerCase() === "canvas") {
+      if (element.width && element.height) context.drawImage(element, box.x, box.y, box.w, box.h);
+    } else {
+      const { image, url } = await svgImage(element);
+      if (image) context.drawImage(image, box.x, box.y, box.w, box.h);
+      URL.revokeObjectURL(url);
+    }
+  }
+  // HTML text (labels, captions): each text node at its place, in its font and colour.
+  const walker = document.createTreeWalker(stage, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!node.textContent.trim() || !parent || parent.closest("svg") || parent.closest(".visually-hidden, [hidden], .stage-status")) continue;
+    if (!visible(parent)) continue;
+    const style = getComputedStyle(parent);
+    range.selectNodeContents(node);
+    const rects = range.getClientRects();
+    if (!rects.length) continue;
+    context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    context.fillStyle = style.color;
+    context.textBaseline = "middle";
+    const rect = rects[0];
+    context.fillText(node.textContent.trim(), rect.left - origin.left, rect.top - origin.top + rect.height / 2);
+  }
+  return canvas;
+}
+
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+
+function bindExport(ctx) {
+  const { state } = ctx;
+  const status = $("#export-status");
+  const recordButton = $("#export-webm");
+
+  $("#export-png").addEventListener("click", async () => {
+    const canvas = await drawStage(document.createElement("canvas"), Math.max(1, devicePixelRatio || 1));
+    canvas.toBlob((blob) => {
+      if (blob) download(blob, `convlens-step-${state.get("step") + 1}.png`);
+      status.textContent = t(blob ? "export.png_done" : "export.failed");
+    }, "image/png");
+  });
+
+  let recording = false;
+  recordButton.addEventListener("click", async () => {
+    if (recording) {
+      recording = false;
+      return;
+    }
+    const store = ctx.store();
+    if (typeof MediaRecorder === "undefined" || !store || !store.total) {
+      status.textContent = t("export.no_recorder");
+      return;
+    }
+    const type = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((kind) => MediaRecorder.isTypeSupported(kind));
+    if (!type) {
+      status.textContent = t("export.no_recorder");
+      return;
+    }
+    recording = true;
+    recordButton.setAttribute("aria-pressed", "true");
+    ctx.player.pause();
+    const canvas = document.createElement("canvas");
+    await drawStage(canvas, 1);
+    const stream = canvas.captureStream(0);
+    const track = stream.getVideoTracks()[0];
+    const recorder = new MediaRecorder(stream, { mimeType: type });
+    const chunks = [];
+    recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
+    const stopped = new Promise((resolve) => (recorder.onstop = resolve));
+    recorder.start();
+    // One run: from the current step to the end of its stage (at most 120 frames).
+    const start = state.get("step");
+    const { stage } = store.locate(start);
+    const last = Math.min(stage.globalStart + stage.steps - 1, start + 119, store.received - 1);
+    for (let step = start; step <= last && recording; step++) {
+      status.textContent = t("export.recording", { step: step + 1, last: last + 1 });
+      state.set({ step }, { deferUrl: true });
+      await nextFrame();
+      await drawStage(canvas, 1);
+      for (let hold = 0; hold < 3; hold++) {
+        if (track.requestFrame) track.requestFrame();
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+    }
+    recorder.stop();
+    await stopped;
+    recording = false;
+    recordButton.setAttribute("aria-pressed", "false");
+    state.flushUrl();
+    const blob = new Blob(chunks, { type: "video/webm" });
+    if (blob.size) download(blob, "convlens-run.webm");
+    status.textContent = t(blob.size ? "export.webm_done" : "export.failed");
+  });
+}
+
+/** The language menu: the language is part of the URL (?lang=), the state stays in the hash. */
+function bindLanguage() {
+  $("#language").addEventListener("change", (event) => {
+    const url = new URL(location.href);
+    url.searchParams.set("lang", event.target.value);
+    location.assign(url.toString());
+  });
+}
+
+export function initClassroom(ctx, lessons) {
+  bindLanguage();
+  bindPresenter(ctx, lessons);
+  bindQuiz(ctx);
+  bindExport(ctx);
+}

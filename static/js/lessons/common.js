@@ -1,0 +1,77 @@
+// Helpers the lesson widgets share: markup from translated text, number tables,
+// and the page's arrays as API request bodies. Every number drawn here came from
+// the server; the helpers only format and index.
+import { t } from "../i18n.js";
+import { escapeHtml, exact, formatNumber } from "../views/format.js";
+
+export { escapeHtml, exact, formatNumber, t };
+
+/** Translated text with `code` spans (backticks) and **bold**, safe as HTML. */
+export function rich(key, params) {
+  return escapeHtml(t(key, params))
+    .replace(/`([^`]+)`/g, '<code translate="no">$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+}
+
+/** Flat values of nested lists (row-major). */
+export function flatten(nested) {
+  return Array.isArray(nested) ? nested.flatMap(flatten) : [nested];
+}
+
+/** Shape of nested lists. */
+export function shapeOf(nested) {
+  const shape = [];
+  for (let level = nested; Array.isArray(level); level = level[0]) shape.push(level.length);
+  return shape;
+}
+
+/** A small 2-D table of numbers, each cell carrying its exact value. */
+export function matrixHtml(rows, { role = "", caption = "", label = "" } = {}) {
+  let html = `<table class="lesson-matrix" data-role="${escapeHtml(role)}"${label ? ` aria-label="${escapeHtml(label)}"` : ""}>`;
+  if (caption) html += `<caption>${escapeHtml(caption)}</caption>`;
+  html += "<tbody>";
+  for (const row of rows) {
+    html += "<tr>" + row.map((v) => `<td data-value="${exact(v)}">${formatNumber(v)}</td>`).join("") + "</tr>";
+  }
+  return html + "</tbody></table>";
+}
+
+/** Map `channel` of an NHWC batch-0 output (nested lists) as rows. */
+export function channelRows(output, channel) {
+  return output[0].map((row) => row.map((pixel) => pixel[channel]));
+}
+
+/** Kernel `[kh, kw, a, b]` slice (a, b) as rows. */
+export function kernelRows(kernel, a, b) {
+  return kernel.map((row) => row.map((cell) => cell[a][b]));
+}
+
+/** True when two nested arrays hold the same numbers to display precision (a comparison, not a computation). */
+export function sameNumbers(a, b, tolerance = 1e-9) {
+  const x = flatten(a);
+  const y = flatten(b);
+  return x.length === y.length && x.every((v, n) => Math.abs(v - y[n]) <= tolerance * Math.max(1, Math.abs(v)));
+}
+
+/** The "…" placeholder while a widget waits for the server. */
+export function loading(element) {
+  element.innerHTML = `<p class="hint">${escapeHtml(t("lesson.loading"))}</p>`;
+}
+
+export function failed(element, error) {
+  element.innerHTML = `<p class="problem">${escapeHtml(t("lesson.failed", { message: error.message || String(error) }))}</p>`;
+}
+
+/** A plotly layout in the page's type and colours. */
+export function chartLayout(extra) {
+  return {
+    margin: { l: 64, r: 16, t: 36, b: 48 },
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans CJK SC', sans-serif", size: 13, color: "#1b2230" },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    legend: { x: 0.02, y: 0.98, bgcolor: "rgba(255,255,255,0.8)" },
+    ...extra,
+  };
+}
+
+export const CHART_CONFIG = { displayModeBar: false, responsive: true };

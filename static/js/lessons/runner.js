@@ -1,0 +1,114 @@
+// Runs a lesson: opening one sets the controls (its patch over the defaults), the
+// step buttons (and PageUp/PageDown in presenter mode) walk through its steps, and
+// its widget follows the live configuration. Lesson and step live in the URL.
+import { buildProblem } from "../data.js";
+import { defaults, changesTrace } from "../state.js";
+import { validate } from "../validate.js";
+import { LESSONS } from "./catalog.js";
+import { rich, t } from "./common.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+export function initLessons(ctx) {
+  const { state } = ctx;
+  const side = $("#side");
+  const lessonBox = $("#lesson");
+  const select = $("#lesson-select");
+  let mounted = null; // {index, widget}
+  let request = null;
+  let timer = null;
+
+  function open(index) {
+    const lesson = LESSONS[index - 1];
+    if (!lesson) {
+      state.set({ lesson: 0, lstep: 0 });
+      return;
+    }
+    const first = lesson.steps[0];
+    const keep = { speed: state.get("speed"), present: state.get("present"), quiz: state.get("quiz") };
+    state.set({ ...defaults(), ...lesson.patch, ...(first.patch || {}), ...keep, lesson: index, lstep: 0, step: first.step || 0 });
+  }
+
+  function go(delta) {
+    const index = state.get("lesson");
+    const lesson = LESSONS[index - 1];
+    if (!lesson) return false;
+    const next = state.get("lstep") + delta;
+    if (next < 0 || next >= lesson.steps.length) return false;
+    const step = lesson.steps[next];
+    ctx.player.pause();
+    state.set({ ...(step.patch || {}), lstep: next, step: step.step || 0 });
+    return true;
+  }
+
+  function renderText(values) {
+    const index = values.lesson;
+    const lesson = LESSONS[index - 1];
+    document.body.classList.toggle("lesson-open", Boolean(lesson));
+    side.hidden = !lesson && !values.quiz;
+    document.body.classList.toggle("side-open", !side.hidden);
+    lessonBox.hidden = !lesson;
+    select.value = String(index || "");
+    if (!lesson) {
+      if (mounted) {
+        $("#lesson-widget").replaceChildren();
+        mounted = null;
+      }
+      return;
+    }
+    const lstep = Math.min(values.lstep, lesson.steps.length - 1);
+    $("#lesson-kicker").textContent = t("lesson.kicker", { n: index, total: LESSONS.length });
+    $("#lesson-title").textContent = t(`lesson${index}.title`);
+    const text = $("#lesson-text");
+    text.innerHTML = `<p>${rich(`lesson${index}.step${lstep + 1}`, { c: values.channels, m: values.multiplier, o: values.out, g: values.groups })}</p>`;
+    text.dataset.lesson = String(index);
+    text.dataset.step = String(lstep);
+    $("#lesson-progress").textContent = t("lesson.progress", { step: lstep + 1, total: lesson.steps.length });
+    $("#lesson-prev").disabled = lstep === 0;
+    $("#lesson-next").disabled = lstep === lesson.steps.length - 1;
+    const dots = $("#lesson-dots");
+    dots.innerHTML = lesson.steps.map((_, n) => `<span class="${n === lstep ? "current" : n < lstep ? "done" : ""}"></span>`).join("");
+    if (!mounted || mounted.index !== index) {
+      const element = $("#lesson-widget");
+      element.replaceChildren();
+      element.dataset.lesson = String(index);
+      mounted = { index, widget: lesson.widget.mount(element, ctx) };
+      refresh();
+    }
+  }
+
+  function refresh() {
+    clearTimeout(timer);
+    $("#lesson-widget").dataset.state = "loading";
+    timer = setTimeout(() => {
+      if (!mounted) return;
+      const values = state.values;
+      if (request) request.abort();
+      request = new AbortController();
+      const element = $("#lesson-widget");
+      if (validate(values, ctx.labels).length) {
+        element.dataset.state = "invalid";
+        return;
+      }
+      const problem = buildProblem(values);
+      if (!problem) return;
+      element.dataset.state = "loading";
+      const mine = request;
+      Promise.resolve(mounted.widget.update(values, problem, mine.signal)).then(() => {
+        if (mine === request) element.dataset.state = "ready";
+      });
+    }, 160);
+  }
+
+  select.addEventListener("change", () => open(Number(select.value)));
+  $("#lesson-prev").addEventListener("click", () => go(-1));
+  $("#lesson-next").addEventListener("click", () => go(+1));
+  $("#lesson-close").addEventListener("click", () => state.set({ lesson: 0, lstep: 0 }));
+
+  state.subscribe((changed, values) => {
+    if (changed.has("lesson") || changed.has("lstep") || changed.has("quiz") || changesTrace(changed)) renderText(values);
+    if (mounted && changesTrace(changed)) refresh();
+  });
+  renderText(state.values);
+  return { go, open };
+}
