@@ -169,14 +169,21 @@ class ApiCors:
 
 
 def protect(application: FastAPI, settings: Settings) -> None:
-    """Install, outermost first: security headers, request deadlines, CORS for the API."""
+    """Install, outermost first: security headers, request deadlines, CORS for the API.
+
+    The headers wrap even Starlette's ServerErrorMiddleware (which ``add_middleware``
+    cannot reach), so a 500 carries them too.
+    """
     from app.deadlines import Deadlines
 
     if settings.allowed_origins:
         application.add_middleware(ApiCors, allowed_origins=settings.allowed_origins)
     application.add_middleware(Deadlines, settings=settings)
-    docs_paths = (application.docs_url, application.redoc_url,
-                  application.swagger_ui_oauth2_redirect_url)
-    application.add_middleware(
-        SecurityHeaders, settings=settings, docs_paths=[path for path in docs_paths if path],
-    )
+    docs_paths = [path for path in (application.docs_url, application.redoc_url,
+                                    application.swagger_ui_oauth2_redirect_url) if path]
+    build_stack = application.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build_stack(), settings, docs_paths)
+
+    application.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

@@ -60,6 +60,21 @@ def test_every_answer_carries_the_security_headers(client: TestClient, method: s
     assert "content-security-policy" in response.headers
 
 
+def test_even_a_server_error_carries_the_headers() -> None:
+    application = create_app(Settings())
+
+    @application.get("/api/v1/test-only-boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(application, raise_server_exceptions=False).get(
+        "/api/v1/test-only-boom")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in response.headers
+
+
 def test_the_policy_admits_only_the_apps_own_origin_and_no_inline_script(
         client: TestClient) -> None:
     policy = directives(client.get("/").headers["content-security-policy"])
