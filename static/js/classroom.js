@@ -83,7 +83,7 @@ function nextQuestion(store, step) {
   if (name === "pointwise") {
     return { label: `out[${i}, ${j}, 0]`, value: frame.array("outputs").data[0] };
   }
-  const o = name === "depthwise" ? frame.scalar("out_channel") : frame.scalar("o");
+  const o = frame.has("out_channel") ? frame.scalar("out_channel") : frame.scalar("o");
   const value = frame.has("output") ? frame.scalar("output") : frame.scalar("sum");
   return { label: `out[${i}, ${j}, ${o}]`, value };
 }
