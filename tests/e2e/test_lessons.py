@@ -166,8 +166,11 @@ def test_lesson6_groups_slider_connectivity(demo: Demo, channels: int, out: int,
         assert answer["groups"] == groups
         rows = {method: values(demo, f"[data-role='methods'] tr[data-method='{method}'] td")
                 for method in answer["outputs"]}
+        i = int(demo.page.get_attribute("[data-role='methods']", "data-i"))
+        j = int(demo.page.get_attribute("[data-role='methods']", "data-j"))
+        assert (i, j) == (3, 3)  # the middle of the 6×6 SAME output
         for method, shown in rows.items():
-            assert shown == answer["outputs"][method][0][0][0], method
+            assert shown == answer["outputs"][method][0][i][j], method
         assert len({tuple(row) for row in rows.values()}) == 1
         assert values(demo, "[data-role='difference']") == [0.0]
     demo.assert_clean()

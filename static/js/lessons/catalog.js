@@ -39,8 +39,8 @@ export const LESSONS = [
     // 4. "My separable network only reaches 10% on MNIST": M = 1 on a grayscale input.
     widget: approximation,
     patch: { op: "separable", source: "digit", height: 10, width: 10, channels: 1, kh: 3, kw: 3, multiplier: 1, out: 4, kernels: "edge_x", pointwise: "random", padding: "SAME" },
-    // 10×10 SAME, C·M = 1: the pointwise stage starts at step 100.
-    steps: [{ step: 0 }, { step: 100 }, { step: 100 }, { step: 0, patch: { multiplier: 3, kernels: "edge_x,edge_y,laplacian" } }],
+    // 10×10 SAME, C·M = 1: the pointwise stage is steps 100–199; at 199 every output map is done.
+    steps: [{ step: 99 }, { step: 199 }, { step: 199 }, { step: 0, patch: { multiplier: 3, kernels: "edge_x,edge_y,laplacian" } }],
   },
   {
     // 5. out_channels < in_channels · channel_multiplier.

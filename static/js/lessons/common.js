@@ -65,7 +65,7 @@ export function failed(element, error) {
 /** A plotly layout in the page's type and colours. */
 export function chartLayout(extra) {
   return {
-    margin: { l: 64, r: 16, t: 36, b: 48 },
+    margin: { l: 64, r: 16, t: 36, b: 64 },
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans CJK SC', sans-serif", size: 13, color: "#1b2230" },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",

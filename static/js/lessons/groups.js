@@ -68,11 +68,13 @@ export function mount(element, ctx) {
           `<tr><th scope="row">${escapeHtml(t("lesson6.tf_layout"))}</th><td translate="no" data-role="tf-shape">(${answer.tf_filter_shape.join(", ")})</td></tr>` +
           `<tr><th scope="row">${escapeHtml(t("lesson6.torch_layout"))}</th><td translate="no" data-role="torch-shape">(${answer.torch_weight_shape.join(", ")})</td></tr>` +
           `<tr><th scope="row">${escapeHtml(t("cost.params"))}</th><td data-value="${answer.weights}">${answer.weights}</td></tr></tbody></table></div>`;
-        html += `<table class="lesson-table lesson-methods" data-role="methods"><caption>${escapeHtml(t("lesson6.same_numbers"))}</caption><thead><tr><th scope="col">${escapeHtml(t("lesson6.method"))}</th>`;
+        // The middle pixel: away from the padding, where the groups differ most visibly.
+        const [i, j] = [Math.floor(answer.shape[1] / 2), Math.floor(answer.shape[2] / 2)];
+        html += `<table class="lesson-table lesson-methods" data-role="methods" data-i="${i}" data-j="${j}"><caption>${escapeHtml(t("lesson6.same_numbers", { i, j }))}</caption><thead><tr><th scope="col">${escapeHtml(t("lesson6.method"))}</th>`;
         for (let o = 0; o < answer.out_channels; o++) html += `<th scope="col">${escapeHtml(t("lesson6.out_o", { o }))}</th>`;
         html += "</tr></thead><tbody>";
         for (const method of METHODS) {
-          const pixel = answer.outputs[method][0][0][0];
+          const pixel = answer.outputs[method][0][i][j];
           html += `<tr data-method="${method}"><th scope="row">${rich(`lesson6.method.${method}`)}</th>` +
             pixel.map((v) => `<td data-value="${exact(v)}">${formatNumber(v)}</td>`).join("") + "</tr>";
         }

@@ -27,6 +27,9 @@ export function initLessons(ctx) {
     const first = lesson.steps[0];
     const keep = { speed: state.get("speed"), present: state.get("present"), quiz: state.get("quiz") };
     state.set({ ...defaults(), ...lesson.patch, ...(first.patch || {}), ...keep, lesson: index, lstep: 0, step: first.step || 0 });
+    // On a laptop screen the lesson column takes the settings' place (☰ brings them back).
+    const toggle = $("#toggle-controls");
+    if (innerWidth < 1600 && toggle.getAttribute("aria-expanded") === "true") toggle.click();
   }
 
   function go(delta) {
