@@ -11,9 +11,6 @@ from app.api.errors import ApiError
 from app.engine import ConvPlan
 from app.settings import Settings
 
-# Work of one polyphase array of the depthwise kernel, in multiply-adds.
-PHASE_MACS = 1000
-
 
 def _too_large(code: str, field: str, message: str) -> ApiError:
     return ApiError(413, code, message, field)
@@ -90,11 +87,6 @@ def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
     check_elements("input", positions * plan.out_channels, settings,
                    f"The output ({height}x{width}x{plan.out_channels} per batch element)")
     macs = spatial_macs(plan)
-    if plan.is_depthwise:
-        # The engine's depthwise kernel splits the padded input into strides_h x strides_w
-        # polyphase arrays, empty ones included (app/engine/kernels.py ``_phases``): about
-        # a microsecond each, so each counts as PHASE_MACS multiply-adds.
-        macs += plan.strides[0] * plan.strides[1] * PHASE_MACS
     if plan.op == "separable_conv2d":
         macs += positions * plan.spatial_out_channels * plan.out_channels
     # The engine's window copies (N*Ho*Wo*C*kh*kw) never exceed the spatial MACs.
