@@ -345,7 +345,7 @@ def main() -> None:
         server.wait(TIMEOUT_SECONDS)
     text = table(results, arguments.clients)
     note = (
-        f"\nLoopback, {arguments.workers} uvicorn worker(s), 1 BLAS thread, "
+        f"\n\nLoopback, {arguments.workers} uvicorn worker(s), 1 BLAS thread, "
         f"{os.cpu_count()} cores shared by client and server; {arguments.clients} clients "
         f"for {arguments.duration:g} s each, closed loop (no think time). Load average "
         f"(other processes included) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after.\n"
