@@ -19,6 +19,8 @@ SpatialPadding = str | tuple[tuple[int, int], tuple[int, int]]
 
 
 def _is_int(value: Any) -> bool:
+    if type(value) is int:  # the common case, without the slower ABC check below
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
