@@ -246,3 +246,18 @@ def test_a_lesson_reopens_from_its_url(demo: Demo) -> None:
     wait_lesson(demo, 2)
     assert demo.page.get_attribute("#lesson-text", "data-step") == "1"
     assert "39" in demo.page.inner_text("#lesson-text")
+
+
+def test_a_lesson_waits_for_its_operation_and_restores_it(demo: Demo) -> None:
+    open_page(demo)
+    open_lesson(demo, 3)
+    demo.page.check("#operations input[value='depthwise']")
+    demo.page.wait_for_selector("#lesson-mismatch:not([hidden])")
+    assert "Separable" in demo.page.inner_text("#lesson-mismatch")
+    assert demo.page.is_hidden("#lesson-widget")
+    demo.page.click("#lesson-restore")
+    wait_lesson(demo, 3)
+    demo.wait_hash("op=separable", "lesson=3")
+    assert demo.page.is_hidden("#lesson-mismatch")
+    assert demo.page.get_attribute(".lesson-verdict", "data-equal") == "true"
+    demo.assert_clean()

@@ -89,6 +89,15 @@ export function initLessons(ctx) {
       if (request) request.abort();
       request = new AbortController();
       const element = $("#lesson-widget");
+      const lesson = LESSONS[mounted.index - 1];
+      const mismatch = Boolean(lesson.needs && !lesson.needs(values));
+      $("#lesson-mismatch").hidden = !mismatch;
+      element.hidden = mismatch;
+      if (mismatch) {
+        $("#lesson-mismatch-text").textContent = t("lesson.mismatch", { op: t(`op.${lesson.patch.op}`) });
+        element.dataset.state = "mismatch";
+        return;
+      }
       if (validate(values, ctx.labels).length) {
         element.dataset.state = "invalid";
         return;
@@ -107,6 +116,16 @@ export function initLessons(ctx) {
   $("#lesson-prev").addEventListener("click", () => go(-1));
   $("#lesson-next").addEventListener("click", () => go(+1));
   $("#lesson-close").addEventListener("click", () => state.set({ lesson: 0, lstep: 0 }));
+  $("#lesson-restore").addEventListener("click", () => {
+    const index = state.get("lesson");
+    const lesson = LESSONS[index - 1];
+    if (!lesson) return;
+    const lstep = Math.min(state.get("lstep"), lesson.steps.length - 1);
+    let patch = { ...defaults(), ...lesson.patch };
+    for (const step of lesson.steps.slice(0, lstep + 1)) patch = { ...patch, ...(step.patch || {}) };
+    const keep = { speed: state.get("speed"), present: state.get("present"), quiz: state.get("quiz") };
+    state.set({ ...patch, ...keep, lesson: index, lstep, step: lesson.steps[lstep].step || 0 });
+  });
 
   state.subscribe((changed, values) => {
     if (changed.has("lesson") || changed.has("lstep") || changed.has("quiz") || changesTrace(changed)) renderText(values);
