@@ -1,4 +1,10 @@
-"""Debian's Chromium through Playwright, in a thread of its own.
+"""Debian's Chromium for every browser test: one path, one set of launch flags.
+
+Never `playwright install`: the tests drive the distribution's /usr/bin/chromium.
+The flags keep it off the network (the machines' network is closed; background
+services would fail) and headless as root.
+
+``in_chromium`` runs a browser test in a thread of its own:
 
 Playwright's sync API refuses to start where an asyncio loop runs, and another
 suite's session-wide Playwright (tests/e2e) leaves one in the main thread; so each
@@ -15,8 +21,10 @@ from typing import Any, TypeVar
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 T = TypeVar("T")
 
 
@@ -31,7 +39,9 @@ def in_chromium(task: Callable[[Any], T]) -> T:
 
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
                 try:
                     outcome["value"] = task(browser)
                 finally:

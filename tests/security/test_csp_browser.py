@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.main import create_app
 from app.settings import Settings
-from tests.security.chromium import in_chromium
+from tests.chromium import in_chromium
 from tests.servers import running_server
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from app.main import create_app
 from app.settings import Settings
-from tests.security.chromium import in_chromium
+from tests.chromium import in_chromium
 from tests.servers import running_server
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.security.chromium import in_chromium
+from tests.chromium import in_chromium
 
 pytestmark = pytest.mark.e2e
 
