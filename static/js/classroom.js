@@ -281,6 +281,7 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+const MAX_RECORDED = 240;
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 
 function bindExport(ctx) {
@@ -324,10 +325,16 @@ function bindExport(ctx) {
     recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
     const stopped = new Promise((resolve) => (recorder.onstop = resolve));
     recorder.start();
-    // One run: from the current step to the end of its stage (at most 120 frames).
-    const start = state.get("step");
-    const { stage } = store.locate(start);
-    const last = Math.min(stage.globalStart + stage.steps - 1, start + 119, store.received - 1);
+    // The whole run when it is short enough for slides; otherwise the current stage
+    // from the current step (at most MAX_RECORDED steps either way).
+    let start = 0;
+    let last = store.total - 1;
+    if (store.total > MAX_RECORDED) {
+      start = state.get("step");
+      const { stage } = store.locate(start);
+      last = Math.min(stage.globalStart + stage.steps - 1, start + MAX_RECORDED - 1);
+    }
+    last = Math.min(last, store.received - 1);
     for (let step = start; step <= last && recording; step++) {
       status.textContent = t("export.recording", { step: step + 1, last: last + 1 });
       state.set({ step }, { deferUrl: true });

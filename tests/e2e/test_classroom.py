@@ -146,5 +146,5 @@ def test_webm_export_records_a_run(demo: Demo, tmp_path) -> None:
     data = path.read_bytes()
     assert data[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a Matroska/WebM file
     assert len(data) > 1_000
-    demo.wait_counter(16, 16)  # the run went to the end of the stage
+    demo.wait_counter(16, 16)  # the whole run (16 steps) was recorded, to its end
     demo.assert_clean()
