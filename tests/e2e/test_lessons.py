@@ -39,6 +39,8 @@ def test_lesson1_channel_multiplier_numbers_and_steps(demo: Demo) -> None:
     # The steps move the player: map q·M + r = 1 starts at step 5, map 2 at step 9.
     next_step(demo, 1)
     demo.wait_counter(5, 16)
+    # The table follows the player: step 5 fills output channel 1 = 0·2 + 1.
+    demo.page.wait_for_selector("[data-role='multiplier-map'] tr.current[data-channel='1']")
     next_step(demo, 1)
     demo.wait_counter(9, 16)
     demo.wait_hash("lesson=1", "lstep=2")

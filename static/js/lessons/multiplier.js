@@ -4,6 +4,12 @@ import { escapeHtml, exact, failed, formatNumber, loading, t } from "./common.js
 
 export function mount(element, ctx) {
   return {
+    /** Highlight the output channel the player is filling (index arithmetic on the frame). */
+    onStep(values) {
+      const frame = ctx.store().frame(Math.min(values.step, ctx.store().total - 1));
+      const o = frame && frame.has("out_channel") ? frame.scalar("out_channel") : -1;
+      for (const row of element.querySelectorAll("tr[data-channel]")) row.classList.toggle("current", Number(row.dataset.channel) === o);
+    },
     async update(values, problem, signal) {
       loading(element);
       try {
@@ -22,6 +28,7 @@ export function mount(element, ctx) {
         html += "</tbody></table>";
         html += `<p class="lesson-fact">${escapeHtml(t("lesson1.shape", { c: values.channels, m, cm: answer.shape[3] }))}</p>`;
         element.innerHTML = html;
+        this.onStep(values);
       } catch (error) {
         if (error.name !== "AbortError") failed(element, error);
       }

@@ -130,6 +130,7 @@ export function initLessons(ctx) {
   state.subscribe((changed, values) => {
     if (changed.has("lesson") || changed.has("lstep") || changed.has("quiz") || changesTrace(changed)) renderText(values);
     if (mounted && changesTrace(changed)) refresh();
+    else if (mounted && changed.has("step") && mounted.widget.onStep) mounted.widget.onStep(values);
   });
   renderText(state.values);
   return { go, open };
