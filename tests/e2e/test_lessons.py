@@ -196,6 +196,20 @@ def test_lesson7_one_kernel_for_every_channel(demo: Demo) -> None:
     assert "groups=C" in demo.page.inner_text(".lesson-code")
     next_step(demo, 7)
     demo.wait_counter(37, 108)
+    next_step(demo, 7)
+    assert demo.page.is_disabled("#lesson-next")  # the last step of the last lesson
+    demo.assert_clean()
+
+
+def test_past_a_lessons_last_step_comes_the_next_lesson(demo: Demo) -> None:
+    open_page(demo)
+    open_lesson(demo, 5)
+    next_step(demo, 5)
+    next_step(demo, 5)
+    assert demo.page.inner_text("#lesson-next").startswith("Next lesson")
+    demo.page.click("#lesson-next")
+    wait_lesson(demo, 6)
+    demo.wait_hash("lesson=6", "lstep=0", "op=grouped")
     demo.assert_clean()
 
 

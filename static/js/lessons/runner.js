@@ -37,6 +37,10 @@ export function initLessons(ctx) {
     const lesson = LESSONS[index - 1];
     if (!lesson) return false;
     const next = state.get("lstep") + delta;
+    if (next === lesson.steps.length && index < LESSONS.length) {
+      open(index + 1); // past a lesson's last step: the next lesson
+      return true;
+    }
     if (next < 0 || next >= lesson.steps.length) return false;
     const step = lesson.steps[next];
     ctx.player.pause();
@@ -68,7 +72,9 @@ export function initLessons(ctx) {
     text.dataset.step = String(lstep);
     $("#lesson-progress").textContent = t("lesson.progress", { step: lstep + 1, total: lesson.steps.length });
     $("#lesson-prev").disabled = lstep === 0;
-    $("#lesson-next").disabled = lstep === lesson.steps.length - 1;
+    const last = lstep === lesson.steps.length - 1;
+    $("#lesson-next").disabled = last && index === LESSONS.length;
+    $("#lesson-next").textContent = `${t(last && index < LESSONS.length ? "lesson.next_lesson" : "lesson.next")} →`;
     const dots = $("#lesson-dots");
     dots.innerHTML = lesson.steps.map((_, n) => `<span class="${n === lstep ? "current" : n < lstep ? "done" : ""}"></span>`).join("");
     if (!mounted || mounted.index !== index) {
