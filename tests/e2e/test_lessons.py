@@ -109,6 +109,15 @@ def test_lesson4_mnist_m1_error_against_m(demo: Demo) -> None:
     assert values(demo, "[data-role='m1-error']") == [fit["approximation"]["relative_error"]]
     assert values(demo, "[data-role='approx-kernel'] td")[:9] == flat(
         np.array(fit["approximation"]["approximation"])[:, :, 0, 0].tolist())
+    # Another bank: the chart and the fit follow, still the API's numbers.
+    before = demo.page.get_attribute("[data-role='error-chart']", "data-errors")
+    demo.page.select_option("#bank-select", "random")
+    demo.page.wait_for_function(
+        "before => document.querySelector(\"[data-role='error-chart']\").dataset.errors !== before",
+        arg=before, timeout=TIMEOUT_MS)
+    fit = ask(demo, "factorize", asked["factorize"][-1])
+    errors = json.loads(demo.page.get_attribute("[data-role='error-chart']", "data-errors"))
+    assert errors == [entry["relative_error"] for entry in fit["errors"]]
     # The last step raises channel_multiplier to 3 on the page.
     for _ in range(3):
         next_step(demo, 4)

@@ -1,33 +1,47 @@
 // Lesson 4: why channel_multiplier=1 on a grayscale input is weak. A chosen standard
 // kernel bank [3, 3, 1, 4] (Sobel x, Sobel y, Laplacian, sharpen), its best separable
 // approximation for M = 1 (/factorize), and the error against M as a chart.
-import { presetKernel } from "../data.js";
+import { presetKernel, randomIntegers } from "../data.js";
 import { CHART_CONFIG, chartLayout, escapeHtml, failed, formatNumber, kernelRows, loading, matrixHtml, rich, t } from "./common.js";
 
-const BANK = ["edge_x", "edge_y", "laplacian", "sharpen"];
+const BANKS = {
+  edges: ["edge_x", "edge_y", "laplacian", "sharpen"],
+  blur_edges: ["ones", "edge_x", "edge_y", "identity"],
+  random: ["random", "random", "random", "random"],
+};
+
+/** The names of the chosen bank's kernels (for captions). */
+function names(choice) {
+  return BANKS[choice].map((name, o) => (name === "random" ? t("lesson4.random_n", { n: o }) : t(`kernel.preset.${name}`)));
+}
 
 /** filters [3, 3, 1, 4]: the chosen kernels (arguments, not results). */
-function bank() {
-  const kernels = BANK.map((name) => presetKernel(name, 3, 3, 0));
+function bank(choice) {
+  const kernels = BANKS[choice].map((name, o) => (name === "random" ? randomIntegers(17 + o, 9, -3, 3) : presetKernel(name, 3, 3, 0)));
   return [0, 1, 2].map((i) => [0, 1, 2].map((j) => [kernels.map((k) => k[i * 3 + j])]));
 }
 
 export function mount(element, ctx) {
-  element.innerHTML = `<div class="lesson-approx"></div><div class="lesson-chart" data-role="error-chart" role="img" aria-label="${escapeHtml(t("lesson4.chart"))}"></div>`;
+  const options = Object.keys(BANKS).map((key) => `<option value="${key}">${escapeHtml(t(`lesson4.bank.${key}`))}</option>`).join("");
+  element.innerHTML = `<div class="lesson-pick-bank"><label for="bank-select">${escapeHtml(t("lesson4.choose"))}</label><select id="bank-select">${options}</select></div><div class="lesson-approx"></div><div class="lesson-chart" data-role="error-chart" role="img" aria-label="${escapeHtml(t("lesson4.chart"))}"></div>`;
   const top = element.querySelector(".lesson-approx");
-  return {
+  const select = element.querySelector("#bank-select");
+  let last = null;
+  const widget = {
     async update(values, problem, signal) {
+      last = [values, problem];
       loading(top);
       try {
-        const filters = bank();
+        const choice = select.value;
+        const filters = bank(choice);
         const [fit, Plotly] = await Promise.all([
           ctx.callApi("factorize", { filters, channel_multiplier: 1 }, signal),
           ctx.loadPlotly(),
         ]);
         const approx = fit.approximation;
         let html = `<p class="lesson-fact">${rich("lesson4.bank")}</p><div class="lesson-kernels two-rows">`;
-        BANK.forEach((name, o) => {
-          html += `<figure><figcaption>${escapeHtml(t(`kernel.preset.${name}`))}</figcaption>` +
+        names(choice).forEach((name, o) => {
+          html += `<figure><figcaption>${escapeHtml(name)}</figcaption>` +
             matrixHtml(kernelRows(filters, 0, o), { role: "bank-kernel" }) +
             `<figcaption>${escapeHtml(t("lesson4.rank1"))}</figcaption>` +
             matrixHtml(kernelRows(approx.approximation, 0, o), { role: "approx-kernel" }) + "</figure>";
@@ -54,4 +68,6 @@ export function mount(element, ctx) {
       }
     },
   };
+  select.addEventListener("change", () => last && widget.update(...last, undefined));
+  return widget;
 }
