@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 
+from app.blas import limit_blas_threads
 from app.settings import Settings
 
 
@@ -22,9 +22,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
 
     if arguments.command == "serve":
-        # One BLAS thread per worker: two-thread BLAS collapses when the other core is busy.
-        for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(variable, "1")
+        limit_blas_threads()  # before uvicorn imports the app (and NumPy) in any worker
         import uvicorn
 
         uvicorn.run(

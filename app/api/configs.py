@@ -83,10 +83,8 @@ def _plan(op: str, shapes: dict[str, tuple[int, ...]], scalars: dict[str, Any]
         )
     plan = engine.plan_torch_conv2d(shapes["input"], shapes["weight"], **scalars)
     bias = shapes.get("bias")
-    if bias is not None and bias[0] != plan.out_channels:
-        raise ValueError(
-            f"bias has {bias[0]} values but weight has out_channels={plan.out_channels}"
-        )
+    if bias is not None:
+        engine.check_bias_shape(plan, bias)
     return plan
 
 

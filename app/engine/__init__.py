@@ -21,6 +21,7 @@ from app.engine.ops import (
 )
 from app.engine.plans import (
     ConvPlan,
+    check_bias_shape,
     plan_conv2d,
     plan_depthwise_conv2d,
     plan_separable_conv2d,
@@ -49,6 +50,7 @@ __all__ = [
     "TraceChunk",
     "approximation_errors",
     "build_trace",
+    "check_bias_shape",
     "conv2d",
     "conv_costs",
     "cost_sweep",

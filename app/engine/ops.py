@@ -10,6 +10,7 @@ from app.engine import kernels
 from app.engine.arguments import float_array
 from app.engine.plans import (
     ConvPlan,
+    check_bias_shape,
     plan_conv2d,
     plan_depthwise_conv2d,
     plan_separable_conv2d,
@@ -177,10 +178,7 @@ def torch_conv2d(
     b = None
     if bias is not None:
         b = float_array(bias, "bias", 1, x.dtype)
-        if b.shape[0] != plan.out_channels:
-            raise ValueError(
-                f"bias has {b.shape[0]} values but weight has out_channels={plan.out_channels}"
-            )
+        check_bias_shape(plan, b.shape)
     out = spatial_stage(to_nhwc(x, plan), w.transpose(2, 3, 1, 0), plan)  # (N, Ho, Wo, O)
     if b is not None:
         with np.errstate(over="ignore", invalid="ignore"):

@@ -286,3 +286,13 @@ def plan_torch_conv2d(
         "torch_conv2d", "NCHW", n, c, (h, w), kernel, groups, out, out,
         stride_pair, dilation_pair, pads,
     )
+
+
+def check_bias_shape(plan: ConvPlan, bias_shape: Sequence[int]) -> None:
+    """PyTorch's ``bias``: one value per output channel, shape ``(O,)``."""
+    if len(bias_shape) != 1:
+        raise ValueError(f"bias must be 1-D, got shape {list(bias_shape)}")
+    if bias_shape[0] != plan.out_channels:
+        raise ValueError(
+            f"bias has {bias_shape[0]} values but weight has out_channels={plan.out_channels}"
+        )

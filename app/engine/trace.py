@@ -28,6 +28,7 @@ from app.engine import kernels, ops
 from app.engine.arguments import float_array
 from app.engine.plans import (
     ConvPlan,
+    check_bias_shape,
     plan_conv2d,
     plan_depthwise_conv2d,
     plan_separable_conv2d,
@@ -180,13 +181,7 @@ def _plan(op: str, bound: dict[str, Any]) -> ConvPlan:
         bound["groups"],
     )
     if bound["bias"] is not None:
-        bias_shape = shape("bias")
-        if len(bias_shape) != 1:
-            raise ValueError(f"bias must be 1-D, got shape {list(bias_shape)}")
-        if bias_shape[0] != plan.out_channels:
-            raise ValueError(
-                f"bias has {bias_shape[0]} values but weight has out_channels={plan.out_channels}"
-            )
+        check_bias_shape(plan, shape("bias"))
     return plan
 
 
