@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve install install-test chromium test test-fast lint bench clean
+.PHONY: serve install install-test chromium test test-fast package-test lint bench clean
 
 serve: install  ## create the venv, install, serve on http://127.0.0.1:8000
 	$(BIN)/convlens serve
@@ -34,6 +34,9 @@ test: install-test chromium  ## install what the tests need, then run the whole 
 
 test-fast: install-test  ## everything but the browser tests
 	$(BIN)/pytest -m "not e2e"
+
+package-test: install-test  ## the wheel test, its dependencies resolved from pip's index
+	CONVLENS_PACKAGE_TEST_INDEX=1 $(BIN)/pytest tests/deploy/test_wheel.py
 
 lint: install-test
 	$(BIN)/ruff check app tests benchmarks

@@ -11,8 +11,17 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
-TEMPLATES_DIR = PROJECT_DIR / "templates"
-STATIC_DIR = PROJECT_DIR / "static"
+
+
+def _asset_dir(name: str) -> Path:
+    """``templates/`` or ``static/``: inside the installed package (the wheel maps them to
+    ``app/<name>``), else beside the package in a source checkout. Never the working directory."""
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PROJECT_DIR / name
+
+
+TEMPLATES_DIR = _asset_dir("templates")
+STATIC_DIR = _asset_dir("static")
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+# TensorFlow (a test-only reference) logs from C++ on import; keep the output readable.
+# Set before any test imports it, so the snippet subprocesses inherit it too.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from tests.servers import LiveServer, running_server
 
