@@ -18,6 +18,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     application = FastAPI(
         title="ConvLens",
+        # The docs pages are app.docs's: the same pages with their assets served offline.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         version=__version__,
         description=(
             "Depthwise and depthwise-separable convolution, step by step. The endpoints "
@@ -28,12 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.settings = settings
     application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from app import pages
+    from app import docs, pages
     from app.api import include_api
     from app.security import protect
 
     include_api(application)
     application.include_router(pages.router)
+    application.include_router(docs.router)
     protect(application, settings)
     return application
 
