@@ -20,6 +20,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.
 	$(BIN)/pip install -q torch==2.13.0 || echo "torch==2.13.0 is not installable here: PyTorch comparisons will be skipped"
+	@# TensorFlow (with Keras 3) is a test-only reference too: engine and /code snippets against it.
+	$(BIN)/pip install -q 'tensorflow-cpu>=2.16' || echo "tensorflow-cpu is not installable here (no wheel for this Python or platform): TF/Keras comparisons will be skipped"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -32,8 +34,8 @@ chromium:  ## Debian's Chromium for the browser tests (never `playwright install
 test: install-test chromium  ## install what the tests need, then run the whole suite
 	$(BIN)/pytest
 
-test-fast: install-test  ## everything but the browser tests
-	$(BIN)/pytest -m "not e2e"
+test-fast: install-test  ## everything but the browser tests and the slow TF/Keras references
+	$(BIN)/pytest -m "not e2e and not tf"
 
 package-test: install-test  ## the wheel test, its dependencies resolved from pip's index
 	CONVLENS_PACKAGE_TEST_INDEX=1 $(BIN)/pytest tests/deploy/test_wheel.py
