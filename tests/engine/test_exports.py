@@ -18,6 +18,12 @@ PUBLIC_NAMES = {
     "equivalent_kernel", "plan_conv2d", "plan_depthwise_conv2d", "plan_separable_conv2d",
     "plan_torch_conv2d", "plan_trace", "resolve_padding", "separable_approximation",
     "separable_conv2d", "separable_conv2d_stages", "torch_conv2d", "trace_step_count",
+    # Blocks (chains of stages) and Keras/PyTorch layer semantics.
+    "ActivationStage", "AddStage", "BatchNormStage", "Block", "BlockCost", "ConvStage",
+    "StageCost", "StageOutput", "apply_activation", "batch_norm_scale_shift", "block_costs",
+    "block_shapes", "fold_batch_norm", "inverted_residual_block", "keras_depthwise_block",
+    "keras_depthwise_conv2d", "keras_separable_block", "keras_separable_conv2d",
+    "mobilenet_v1_block", "run_block", "torch_separable_pair", "xception_block",
 }
 
 
