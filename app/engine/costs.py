@@ -268,3 +268,128 @@ def cost_sweep(parameter: str, values: Sequence[Any], **base: Any) -> list[ConvC
     if missing:
         raise ValueError(f"{missing[0]} is required (the fixed arguments of the sweep)")
     return [conv_costs(**base, **{parameter: value}) for value in values]
+
+
+# ------------------------------------------------------------------ Keras layers
+#
+# The parameter counts Keras's ``layer.count_params()`` reports, and the multiply-adds, of
+# one Keras layer, with Keras's argument names and defaults (``padding="valid"``,
+# ``use_bias=True``). ``weights`` are the kernels, ``biases`` the bias vector the layer has
+# (0 with ``use_bias=False``), so ``params_with_bias`` equals ``count_params()``.
+#
+# SeparableConv2D has ONE bias, of ``filters`` values, added after the pointwise step
+# (then the activation): a DepthwiseConv2D followed by a 1x1 Conv2D has two (``C*M`` +
+# ``filters``), so it reports ``C*M`` more parameters for the same two kernels.
+
+
+def _keras_output_positions(
+    input_hw: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int],
+    padding: str,
+    dilation_rate: int | Sequence[int],
+    batch: int,
+) -> tuple[tuple[int, int], int]:
+    """``(kernel_hw, N*Ho*Wo)`` with Keras's "valid"/"same" (any case)."""
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same' (Keras), got {padding!r}")
+    input_pair = torch_pair(input_hw, "input_hw", 1)
+    kernel_pair = torch_pair(kernel_size, "kernel_size", 1)
+    pads = resolve_padding(
+        input_pair, kernel_pair, torch_pair(strides, "strides", 1),
+        torch_pair(dilation_rate, "dilation_rate", 1), padding.upper(),
+    )
+    height, width = pads.output_shape
+    return kernel_pair, _positive_int(batch, "batch") * height * width
+
+
+def _use_bias(use_bias: Any) -> bool:
+    if not isinstance(use_bias, bool):
+        raise ValueError(f"use_bias must be true or false, got {use_bias!r}")
+    return use_bias
+
+
+def keras_conv2d_cost(
+    input_hw: int | Sequence[int],
+    in_channels: int,
+    filters: int,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+    groups: int = 1,
+    use_bias: bool = True,
+    batch: int = 1,
+) -> LayerCost:
+    """``keras.layers.Conv2D(filters, kernel_size, ..., groups, use_bias)`` on ``C`` channels.
+
+    weights ``kh*kw*(C/groups)*filters``; biases ``filters`` (0 without bias);
+    MACs ``N*Ho*Wo * weights``.
+    """
+    (kh, kw), positions = _keras_output_positions(
+        input_hw, kernel_size, strides, padding, dilation_rate, batch
+    )
+    channels = _positive_int(in_channels, "in_channels")
+    outputs = _positive_int(filters, "filters")
+    group_count = _positive_int(groups, "groups")
+    if channels % group_count or outputs % group_count:
+        raise ValueError(
+            f"groups={group_count} must divide both in_channels={channels} and filters={outputs}"
+        )
+    weights = kh * kw * (channels // group_count) * outputs
+    return LayerCost(weights, outputs if _use_bias(use_bias) else 0, weights * positions)
+
+
+def keras_depthwise_conv2d_cost(
+    input_hw: int | Sequence[int],
+    in_channels: int,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    depth_multiplier: int = 1,
+    dilation_rate: int | Sequence[int] = 1,
+    use_bias: bool = True,
+    batch: int = 1,
+) -> LayerCost:
+    """``keras.layers.DepthwiseConv2D(kernel_size, ..., depth_multiplier, use_bias)``.
+
+    weights ``kh*kw*C*M``; biases ``C*M`` (one per output channel; 0 without bias);
+    MACs ``N*Ho*Wo * weights``.
+    """
+    (kh, kw), positions = _keras_output_positions(
+        input_hw, kernel_size, strides, padding, dilation_rate, batch
+    )
+    depth = _positive_int(in_channels, "in_channels") * _positive_int(
+        depth_multiplier, "depth_multiplier"
+    )
+    weights = kh * kw * depth
+    return LayerCost(weights, depth if _use_bias(use_bias) else 0, weights * positions)
+
+
+def keras_separable_conv2d_cost(
+    input_hw: int | Sequence[int],
+    in_channels: int,
+    filters: int,
+    kernel_size: int | Sequence[int],
+    strides: int | Sequence[int] = 1,
+    padding: str = "valid",
+    dilation_rate: int | Sequence[int] = 1,
+    depth_multiplier: int = 1,
+    use_bias: bool = True,
+    batch: int = 1,
+) -> LayerCost:
+    """``keras.layers.SeparableConv2D(filters, kernel_size, ..., depth_multiplier, use_bias)``.
+
+    weights ``kh*kw*C*M`` (depthwise kernel) ``+ C*M*filters`` (pointwise kernel);
+    biases ``filters``: ONE bias, after the pointwise step (0 without bias);
+    MACs ``N*Ho*Wo * weights`` (both steps run at the output resolution).
+    """
+    (kh, kw), positions = _keras_output_positions(
+        input_hw, kernel_size, strides, padding, dilation_rate, batch
+    )
+    depth = _positive_int(in_channels, "in_channels") * _positive_int(
+        depth_multiplier, "depth_multiplier"
+    )
+    outputs = _positive_int(filters, "filters")
+    weights = kh * kw * depth + depth * outputs
+    return LayerCost(weights, outputs if _use_bias(use_bias) else 0, weights * positions)
