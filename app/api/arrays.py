@@ -135,6 +135,9 @@ def _from_nested(name: str, value: list[Any], shape: tuple[int, ...]) -> np.ndar
 
 # ------------------------------------------------------------------ output
 
+# Values converted to their float32 repr at once (65 536 x 128 bytes of strings).
+_STRING_BLOCK = 1 << 16
+
 def to_json_values(array: np.ndarray) -> Any:
     """Nested lists of Python floats whose JSON repr is the shortest exact one.
 
@@ -142,8 +145,14 @@ def to_json_values(array: np.ndarray) -> Any:
     repr (``0.1``, not ``0.10000000149011612``).
     """
     if array.dtype == np.float32:
-        # NumPy's str() of a float32 is its shortest round-trip repr.
-        return array.astype(str).astype(np.float64).tolist()
+        # NumPy's str() of a float32 is its shortest round-trip repr. The strings take
+        # 128 bytes per value, so they are made a block at a time.
+        flat = array.reshape(-1)
+        shortest = np.empty(flat.size, dtype=np.float64)
+        for start in range(0, flat.size, _STRING_BLOCK):
+            block = flat[start:start + _STRING_BLOCK]
+            shortest[start:start + block.size] = block.astype(str).astype(np.float64)
+        return shortest.reshape(array.shape).tolist()
     return array.tolist()
 
 

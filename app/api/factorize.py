@@ -1,6 +1,7 @@
 """``POST /api/v1/factorize``: separable <-> standard kernels."""
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -29,7 +30,10 @@ def _errors_by_multiplier(kernel: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _load(request: FactorizeRequest, names: tuple[str, ...], settings: Settings) -> list[Any]:
+def _load(request: FactorizeRequest, names: tuple[str, ...], settings: Settings,
+          check: Callable[[dict[str, tuple[int, ...]]], None]) -> list[Any]:
+    """The arrays ``names``, loaded once their own limits and ``check`` (of what the
+    engine will allocate from their shapes) have passed."""
     sources = {name: source(getattr(request, name), name, (4,)) for name in names}
     limits.check_sources(sources, settings)
     for name, array in sources.items():
@@ -37,7 +41,15 @@ def _load(request: FactorizeRequest, names: tuple[str, ...], settings: Settings)
                             settings)
         for axis, what in ((2, "in_channels"), (3, "out_channels")):
             limits.check_channels(name, f"{name}'s {what}", array.shape[axis], settings)
+    check({name: array.shape for name, array in sources.items()})
     return [sources[name].load(request.dtype) for name in names]
+
+
+def _check_pair(shapes: dict[str, tuple[int, ...]], settings: Settings) -> None:
+    depthwise, pointwise = shapes["depthwise_filter"], shapes["pointwise_filter"]
+    if pointwise[:3] != (1, 1, depthwise[2] * depthwise[3]):
+        return  # the engine refuses the pair (422) before allocating anything
+    limits.check_equivalent_kernel(depthwise, pointwise, settings)
 
 
 def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str, Any]:
@@ -55,8 +67,9 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
                 if getattr(request, name) is None:
                     raise ApiError(422, "missing_field",
                                    f"{name} is required with the other filter of the pair", name)
-            depthwise, pointwise = _load(request, ("depthwise_filter", "pointwise_filter"),
-                                         settings)
+            depthwise, pointwise = _load(
+                request, ("depthwise_filter", "pointwise_filter"), settings,
+                check=lambda shapes: _check_pair(shapes, settings))
             kernel = engine.equivalent_kernel(depthwise, pointwise)
             return {
                 "equivalent_kernel": output_value(kernel, encoding),
@@ -70,7 +83,8 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
                 "filters is required (a standard kernel [kh, kw, C, O]), or give "
                 "depthwise_filter and pointwise_filter", "filters",
             )
-        (filters,) = _load(request, ("filters",), settings)
+        (filters,) = _load(request, ("filters",), settings, check=lambda shapes: (
+            limits.check_approximation(shapes["filters"], request.channel_multiplier, settings)))
         fit = engine.separable_approximation(filters, request.channel_multiplier)
     except ValueError as error:
         raise configuration_error(error, _KNOWN_FIELDS) from None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from app import engine
-from app.api import configs, examples
+from app.api import configs, examples, limits
 from app.api.arrays import output_value
 from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error
@@ -62,6 +62,14 @@ def groups_payload(request: TfConv2dRequest, settings: Settings) -> dict[str, An
     groups = channels // group_in
     group_out = out_channels // groups
     geometry = {"strides": plan.strides, "padding": _explicit(plan), "dilations": plan.dilations}
+    # Formulation 2 is a depthwise conv with multiplier O/G: its output (N, Ho, Wo, C*O/G)
+    # and its repeated input are G times the grouped conv's; bound them before computing.
+    try:
+        depthwise_plan = engine.plan_depthwise_conv2d(
+            x.shape, (kh, kw, channels, group_out), **geometry)
+    except ValueError as error:
+        raise configuration_error(error, configs.KNOWN_FIELDS["conv2d"]) from None
+    limits.check_plan(depthwise_plan, "filters", settings)
     try:
         with np.errstate(all="ignore"):
             grouped = engine.conv2d(x, filters, **geometry)  # (N, Ho, Wo, O)

@@ -86,6 +86,12 @@ def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
                        "The depthwise output")
     check_elements("input", positions * plan.out_channels, settings,
                    f"The output ({height}x{width}x{plan.out_channels} per batch element)")
+    multiplier = plan.channel_multiplier if plan.is_depthwise else 1
+    if multiplier > 1:
+        # The depthwise kernel repeats the padded input once per multiplier index.
+        check_elements(filter_name, plan.batch * padded_hw[0] * padded_hw[1]
+                       * plan.in_channels * multiplier, settings,
+                       f"The padded input repeated channel_multiplier={multiplier} times")
     macs = spatial_macs(plan)
     if plan.op == "separable_conv2d":
         macs += positions * plan.spatial_out_channels * plan.out_channels
@@ -95,6 +101,39 @@ def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
             "too_much_work", "input",
             f"This configuration needs {macs:,} multiply-adds; the limit is "
             f"{settings.max_macs:,} (max_macs). Use a smaller input, kernel or fewer channels",
+        )
+
+
+def check_equivalent_kernel(depthwise_shape: tuple[int, ...], pointwise_shape: tuple[int, ...],
+                            settings: Settings) -> None:
+    """The standard kernel ``(kh, kw, C, O)`` a separable pair equals, and its work
+    ``kh*kw*C*M*O``, before it is computed."""
+    kh, kw, channels, multiplier = depthwise_shape
+    outputs = pointwise_shape[3]
+    check_elements("pointwise_filter", kh * kw * channels * outputs, settings,
+                   f"The equivalent kernel ({kh}x{kw}x{channels}x{outputs})")
+    check_macs(kh * kw * channels * multiplier * outputs, "pointwise_filter", settings)
+
+
+def check_approximation(filters_shape: tuple[int, ...], multiplier: int,
+                        settings: Settings) -> None:
+    """The separable pair ``(kh, kw, C, M)`` + ``(1, 1, C*M, O)`` fitted to ``filters``."""
+    kh, kw, channels, outputs = filters_shape
+    check_channels("channel_multiplier", f"channels x channel_multiplier ({channels} x "
+                   f"{multiplier})", channels * multiplier, settings)
+    check_elements("channel_multiplier", kh * kw * channels * multiplier, settings,
+                   f"The fitted depthwise_filter ({kh}x{kw}x{channels}x{multiplier})")
+    check_elements("channel_multiplier", channels * multiplier * outputs, settings,
+                   f"The fitted pointwise_filter (1x1x{channels * multiplier}x{outputs})")
+    check_macs(kh * kw * channels * multiplier * outputs, "channel_multiplier", settings)
+
+
+def check_macs(macs: int, field: str, settings: Settings) -> None:
+    if macs > settings.max_macs:
+        raise _too_large(
+            "too_much_work", field,
+            f"This request needs {macs:,} multiply-adds; the limit is {settings.max_macs:,} "
+            "(max_macs). Use smaller arrays",
         )
 
 
