@@ -44,6 +44,11 @@ class Settings:
     max_stream_bytes: int = 64 * 1024 * 1024
     max_stream_seconds: float = 60.0
     max_body_bytes: int = 16 * 1024 * 1024
+    # ONNX models (/api/v1/models): file bytes, weight elements (all initializers), and the
+    # elements of every activation up to the chosen layer (from shape inference, before a run).
+    max_model_bytes: int = 32 * 1024 * 1024
+    max_model_weights: int = 8_000_000
+    max_model_activations: int = 16_000_000
     # The whole request body must arrive within this (a client trickling bytes is cut off, 408).
     body_timeout_seconds: float = 30.0
     # On SIGTERM, open responses get this long to finish before they are cancelled.
