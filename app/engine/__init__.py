@@ -36,6 +36,12 @@ from app.engine.factorize import (
     separable_approximation,
 )
 from app.engine.geometry import AxisPadding, Padding2D, effective_kernel_size, resolve_padding
+from app.engine.gradients import (
+    conv2d_backprop_filter,
+    conv2d_backprop_input,
+    depthwise_conv2d_backprop_filter,
+    depthwise_conv2d_backprop_input,
+)
 from app.engine.ops import (
     conv2d,
     depthwise_conv2d,
@@ -88,9 +94,13 @@ __all__ = [
     "build_trace",
     "check_bias_shape",
     "conv2d",
+    "conv2d_backprop_filter",
+    "conv2d_backprop_input",
     "conv_costs",
     "cost_sweep",
     "depthwise_conv2d",
+    "depthwise_conv2d_backprop_filter",
+    "depthwise_conv2d_backprop_input",
     "effective_kernel_size",
     "equivalent_kernel",
     "fold_batch_norm",

@@ -13,7 +13,8 @@ ENGINE_DIR = Path(app.engine.__file__).parent
 PUBLIC_NAMES = {
     "AxisPadding", "ConvCosts", "ConvPlan", "LayerCost", "Padding2D", "SeparableApproximation",
     "StageInfo", "StageResult", "Trace", "TraceChunk", "approximation_errors", "build_trace",
-    "check_bias_shape",
+    "check_bias_shape", "conv2d_backprop_filter", "conv2d_backprop_input",
+    "depthwise_conv2d_backprop_filter", "depthwise_conv2d_backprop_input",
     "conv2d", "conv_costs", "cost_sweep", "depthwise_conv2d", "effective_kernel_size",
     "equivalent_kernel", "plan_conv2d", "plan_depthwise_conv2d", "plan_separable_conv2d",
     "plan_torch_conv2d", "plan_trace", "resolve_padding", "separable_approximation",
