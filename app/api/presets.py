@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 
-from app import engine, presets
+from app import engine, photos, presets
 from app.api.arrays import to_json_values
-from app.api.errors import ERROR_RESPONSES
+from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope
 
 router = APIRouter(tags=["presets"])
 
@@ -32,6 +33,14 @@ def presets_payload(seed: int) -> dict[str, Any]:
                 "array": to_json_values(preset.array),
             }
             for preset in presets.named_kernels(seed)
+        },
+        "photos": {
+            name: {
+                "description": photo.description,
+                "shape": [photos.SIZE, photos.SIZE, 3],
+                "url": f"/api/v1/presets/photos/{name}.png",
+            }
+            for name, photo in photos.PHOTOS.items()
         },
         "seed_example": {
             "op": "depthwise_conv2d",
@@ -66,3 +75,26 @@ def get_presets(
     kernel in channel ``q``, multiplier ``r`` of a depthwise filter as ``filter[:, :, q, r]``.
     """
     return presets_payload(seed)
+
+
+@router.get(
+    "/presets/photos/{name}.png",
+    summary="A built-in photo, made in code, as a PNG",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The photo, 96x96 RGB"},
+        404: {"model": ErrorEnvelope, "description": "No built-in photo of that name"},
+    },
+)
+def get_photo(
+    name: Annotated[str, Path(description="house, fruit or mountains", max_length=40)],
+) -> Response:
+    """The page's built-in photos (``app.photos``): drawn in NumPy, encoded as PNG, so the
+    page reads them exactly as it reads an uploaded photo, and resamples them from the
+    original (96x96) to any input size."""
+    if name not in photos.PHOTOS:
+        known = ", ".join(photos.PHOTOS)
+        raise ApiError(404, "not_found", f"There is no built-in photo {name!r}; try {known}",
+                       "name")
+    return Response(photos.photo_png(name), media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})
