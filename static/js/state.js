@@ -9,6 +9,9 @@ export const OPS = ["standard", "depthwise", "pointwise", "separable", "grouped"
 export const SOURCES = ["ramp", "checker", "gradient", "digit", "random", "image"];
 export const PADDINGS = ["VALID", "SAME", "EXPLICIT"];
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+// Stage zoom steps (views/present.js: + / − keys and buttons); themes (theme.js).
+export const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5, 3];
+export const THEMES = ["light", "dark", "contrast"];
 
 /**
  * The parameter table. kind: "enum" | "int" | "number" | "string".
@@ -55,6 +58,9 @@ export const PARAMS = {
   lstep: { kind: "int", min: 0, max: 20, default: 0, trace: false },
   present: { kind: "int", min: 0, max: 1, default: 0, trace: false },
   quiz: { kind: "int", min: 0, max: 1, default: 0, trace: false },
+  // How the stage reads (views/present.js): zoom factor and colour theme.
+  zoom: { kind: "number", values: ZOOMS, default: 1, trace: false },
+  theme: { kind: "enum", values: THEMES, default: "light", trace: false },
 };
 
 export const NAMES = Object.keys(PARAMS);
