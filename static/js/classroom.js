@@ -46,7 +46,9 @@ function bindPresenter(ctx, lessons) {
   window.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
     const tag = event.target && event.target.tagName;
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    const field = tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA";
+    const clicker = event.key === "PageDown" || event.key === "PageUp";
+    if (field && !(clicker && tag === "INPUT" && event.target.type !== "range")) return;
     const presenting = state.get("present") === 1;
     if ((event.key === "p" || event.key === "P") && !event.shiftKey) {
       event.preventDefault();
@@ -74,7 +76,8 @@ function bindPresenter(ctx, lessons) {
 
 /** What the next step asks for: {label, value} from the frames the server sent. */
 function nextQuestion(store, step) {
-  if (!store || !store.header || step + 1 >= store.total) return null;
+  if (!store || !store.header) return { pending: true };
+  if (step + 1 >= store.total) return null;
   const frame = store.frame(step + 1);
   if (!frame) return { pending: true };
   const name = frame.stage.name;
@@ -173,15 +176,26 @@ function bindQuiz(ctx) {
     const typed = paramsAnswer.value.trim().replace(/[\s,_]/g, "");
     if (!/^\d+$/.test(typed)) return feedback(paramsFeedback, "problem", "quiz.not_a_number");
     if (Number(typed) === expected) feedback(paramsFeedback, "right", "quiz.params_right", { value: expected });
-    else feedback(paramsFeedback, "wrong", "quiz.wrong", { answer: typed });
+    else feedback(paramsFeedback, "wrong", "quiz.params_wrong", { answer: typed });
   });
   $("#quiz-toggle").addEventListener("click", () => state.set({ quiz: state.get("quiz") ? 0 : 1 }));
 
+  /** Answers and verdicts about another configuration would mislead: clear them. */
+  function clearAnswers() {
+    for (const element of [stepAnswer, paramsAnswer]) element.value = "";
+    for (const element of [stepFeedback, paramsFeedback]) {
+      element.textContent = "";
+      delete element.dataset.kind;
+    }
+  }
+
   state.subscribe((changed, values) => {
+    if (changesTrace(changed)) clearAnswers();
     if (changed.has("quiz")) {
       box.hidden = !values.quiz;
       $("#quiz-toggle").setAttribute("aria-pressed", String(values.quiz === 1));
       askParams();
+      ask(); // the question is there at once, whatever the step
     }
     if (!values.quiz) return;
     if (changesTrace(changed)) askParams();

@@ -9,6 +9,7 @@ import { bindEditor } from "./editor.js";
 import { examplePatch } from "./examples.js";
 import { t } from "./i18n.js";
 import { bindKeys, Player } from "./player.js";
+import { bindKeyHandback } from "./keys.js";
 import { changesTrace, createState } from "./state.js";
 import { TraceStore } from "./trace.js";
 import { validate } from "./validate.js";
@@ -18,6 +19,7 @@ import { at } from "./views/common.js";
 import { downsampleImage } from "./data.js";
 import { renderLegends } from "./views/legend.js";
 import { numbersHtml, stepSummary } from "./views/numbers.js";
+import { initPresentation } from "./views/present.js";
 import { StageViews } from "./views/stage.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -66,6 +68,11 @@ const views = new StageViews($("#stage-view"), {
   onPointwiseCell(a, k) {
     pick("pointwise", 0, a, k);
   },
+  /** Show step `local` of `stage` (the lane pager's buttons). */
+  seek(stage, local) {
+    player.pause();
+    player.seek(stage.globalStart + local);
+  },
   /** How long a step's short animation (the pointwise sweep) may take, in ms; 0 for none. */
   animate() {
     if (matchMedia("(prefers-reduced-motion: reduce)").matches) return 0;
@@ -95,6 +102,7 @@ function jumpStage(direction) {
 }
 
 bindKeys(player, jumpStage);
+bindKeyHandback($("#stage-area"));
 
 const actions = {
   first: () => player.first(),
@@ -470,6 +478,8 @@ const teaching = {
 };
 initClassroom(teaching, initLessons(teaching));
 initCodePanel(teaching);
+// Presenter scale and zoom, themes, embed mode, a formula never cut (views/present.js).
+initPresentation(teaching);
 
 state.flushUrl();
 startTrace();

@@ -99,7 +99,10 @@ export function bindKeys(player, jumpStage) {
     const target = event.target;
     const tag = target && target.tagName;
     const typing = tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (target && target.isContentEditable);
-    if (typing) return; // the scrub bar (a range input) handles its own arrows, Home and End
+    // A clicker's PageDown / PageUp jump a stage even from a field (they do nothing in a text
+    // field); menus, sliders and text areas keep theirs.
+    const page = event.key === "PageDown" || event.key === "PageUp";
+    if (typing && !(page && tag === "INPUT" && target.type !== "range")) return; // the scrub bar handles its own keys
     switch (event.key) {
       case " ":
       case "Spacebar":

@@ -63,7 +63,7 @@ export function mount(element, ctx) {
         table.innerHTML = tableHtml(now.costs, values);
         const m1 = values.multiplier === 1;
         ratio.innerHTML = m1
-          ? `${escapeHtml(t("lesson2.ratio"))} <span translate="no" class="math">1/O + 1/(kh·kw) = 1/${values.out} + 1/${values.kh * values.kw}</span> = ` +
+          ? `${escapeHtml(t("lesson2.ratio"))} <span translate="no" class="math">1/C_out + 1/(kh·kw) = 1/${values.out} + 1/${values.kh * values.kw}</span> = ` +
             `<strong data-value="${now.costs.separable_to_standard_macs}">${percent(now.costs.separable_to_standard_macs)}</strong>`
           : escapeHtml(t("lesson2.ratio_m", { ratio: percent(now.costs.separable_to_standard_macs) }));
         const line = (sweep, key, name, colour) => ({
