@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	@# The notebook widget's extra, and JupyterLab for its test in a real notebook.
+	$(BIN)/pip install -q -e '.[notebook]' jupyterlab || echo "anywidget/jupyterlab are not installable here: the notebook widget's tests will be skipped"
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.
 	$(BIN)/pip install -q torch==2.13.0 || echo "torch==2.13.0 is not installable here: PyTorch comparisons will be skipped"
 	@# TensorFlow (with Keras 3) is a test-only reference too: engine and /code snippets against it.

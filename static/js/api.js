@@ -143,7 +143,7 @@ async function postJson(path, body, signal) {
 }
 
 /** Decode one stream event into the page's terms. */
-function decodeEvent(event) {
+export function decodeEvent(event) {
   const kind = event.event || event.type;
   switch (kind) {
     case "header": {
