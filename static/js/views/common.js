@@ -1,5 +1,6 @@
 // Helpers shared by the stage views: scales, output-map filling by index
 // arithmetic, wires between grids.
+import { t } from "../i18n.js";
 import { niceMax } from "./colors.js";
 import { svgElement } from "./grid.js";
 
@@ -82,4 +83,29 @@ export function el(tag, className = "", text = null) {
   if (className) element.className = className;
   if (text !== null) element.textContent = text;
   return element;
+}
+
+/**
+ * The pager over lanes: "Lanes 1–4 of 8" with previous/next buttons; shown when
+ * the zoom makes the lanes larger than the stage. `turn(page)` shows a page.
+ */
+export function pagerBar(page, perPage, count, turn, key = "pager.lanes") {
+  const pages = Math.ceil(count / perPage);
+  const bar = el("nav", "pager");
+  bar.setAttribute("aria-label", t("pager.label"));
+  const previous = el("button", "button pager-previous", "‹");
+  previous.type = "button";
+  previous.title = t("pager.previous");
+  previous.disabled = page <= 0;
+  previous.addEventListener("click", () => turn(page - 1));
+  const next = el("button", "button pager-next", "›");
+  next.type = "button";
+  next.title = t("pager.next");
+  next.disabled = page >= pages - 1;
+  next.addEventListener("click", () => turn(page + 1));
+  const text = el("span", "pager-text", t(key, {
+    first: page * perPage + 1, last: Math.min(count, (page + 1) * perPage), count,
+  }));
+  bar.append(previous, text, next);
+  return bar;
 }

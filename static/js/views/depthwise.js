@@ -5,8 +5,11 @@ import { t } from "../i18n.js";
 import { channelHue, maxAbs } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import {
-  anchor, at, el, filledCells, fitCell, kernelCell, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
+  anchor, at, el, filledCells, pagerBar, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
 } from "./common.js";
+import { FocusView, widestTexts } from "./focus.js";
+import { formatNumber } from "./format.js";
+import { columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class DepthwiseView {
   constructor(root, store, stage, handlers = {}) {
@@ -27,43 +30,97 @@ export class DepthwiseView {
     this.weightMax = maxAbs(this.filter.data);
     this.activeLane = -1;
     this.activeMap = -1;
+    // A separable convolution's depthwise maps are z (the pointwise formula's name), not outputs.
   }
 
-  /** Build the lanes for a stage area of width × height CSS px. */
-  build(width, height, maxCell = 96) {
+  /**
+   * Build the lanes for a stage area of width × height CSS px: every lane on screen
+   * (lanes in a grid, each lane's M branches in columns), kernels at the inputs'
+   * scale, and a focus view when the grids are too small to carry numbers.
+   * `maxCell` caps the cell (the stage shrinks it when an estimate ran short).
+   */
+  build(width, height, maxCell = null) {
     const { channels: C, multiplier: M, kh, kw, outH, outW } = this;
     const [, hp, wp] = this.padded.shape;
-    const label = 22;
-    const laneSize = (cell) => {
-      const kc = kernelCell(cell, kh, kw);
-      const branch = Math.max(kh * kc, outH * cell) + label + 10;
+    this.area = [width, height];
+    const { presenting, zoom } = readability();
+    const cap = maxCell ?? (presenting ? 240 : 110);
+    const label = labelHeight();
+    const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
+    const kLabel = labelWidth(t("stage.kernel", { q: C - 1, r: M - 1 }));
+    let outLabel = 0;
+    for (let o = 0; o < C * M; o++) {
+      outLabel = Math.max(outLabel, labelWidth(t("stage.out_channel_dw", { o, q: Math.floor(o / M), m: M, r: o % M })));
+    }
+    const laneBox = (cell, bc) => {
+      const branchW = Math.max(kw * cell + 4, kLabel) + 40 + Math.max(outW * cell + 4, outLabel);
+      const branchH = label + Math.max(kh, outH) * cell + 4;
+      const rows = Math.ceil(M / bc);
       return {
-        kc,
-        width: wp * cell + 44 + kw * kc + 36 + outW * cell + 28,
-        height: Math.max(hp * cell + label, M * branch) + 16,
+        width: 22 + Math.max(wp * cell + 4, inLabel) + 44 + bc * branchW + (bc - 1) * 16 + 16,
+        height: 18 + Math.max(hp * cell + 4 + label, rows * branchH + (rows - 1) * 10) + 12,
       };
     };
-    const fits = (cell) => {
-      const lane = laneSize(cell);
-      const columns = Math.max(1, Math.floor((width + 16) / (lane.width + 16)));
-      if (lane.width > width) return false;
-      const rows = Math.ceil(C / columns);
-      return rows * (lane.height + 12) <= height;
+    // The largest cell at which `count` lanes fit the area, with its branch columns.
+    const best = (count, w, h, top = cap) => {
+      for (let cell = top; cell >= 1; cell--) {
+        for (let bc = 1; bc <= M; bc++) {
+          const box = laneBox(cell, bc);
+          const columns = columnsFor(count, box.width, box.height, w + 16, h + 12);
+          if (columns) return { cell, bc, columns };
+        }
+      }
+      return { cell: 1, bc: M, columns: Math.max(1, Math.min(count, 4)) };
     };
-    const cell = fitCell(fits, 2, maxCell);
-    const { kc } = laneSize(cell);
+    const inputTexts = widestTexts(this.padded.data);
+    const focus = new FocusView({ kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)] });
+    let plan = { ...best(C, width, height), focus: null };
+    if (!numberFont(plan.cell, inputTexts)) {
+      // The grids cannot carry numbers: the focus view does, beside or under the lanes.
+      const fc = Math.max(focus.cellFor(1), Math.min(focus.cellFor(1.4), Math.floor(height / (2 * kh + 4))));
+      const options = [];
+      const column = focus.size(fc, "column");
+      if (column.width < width * 0.45 && column.height <= height) {
+        options.push({ ...best(C, width - column.width - 16, height), focus: "column" });
+      }
+      const row = focus.size(fc, "row");
+      if (row.height < height * 0.45 && row.width <= width) {
+        options.push({ ...best(C, width, height - row.height - 12), focus: "row" });
+      }
+      if (!options.length) options.push({ ...best(C, width, height - row.height - 12), focus: "row" });
+      plan = options.reduce((a, b) => (b.cell > a.cell ? b : a));
+      plan.fc = fc;
+    }
+    // Zoom: bigger cells; when all lanes no longer fit, a page of lanes at a time.
+    let perPage = C;
+    if (zoom !== 1) {
+      const target = Math.max(1, Math.min(cap, Math.round(plan.cell * zoom)));
+      const [w, h] = plan.focus === "column" ? [width - focus.size(plan.fc, "column").width - 16, height]
+        : plan.focus === "row" ? [width, height - focus.size(plan.fc, "row").height - 12] : [width, height];
+      for (perPage = C; perPage > 1 && best(perPage, w, h, target).cell < target; perPage--);
+      plan = { ...plan, ...best(perPage, w, h, target) };
+    }
+    this.plan = plan;
+    this.perPage = perPage;
+    this.page = Math.floor(Math.max(0, this.showLane ?? 0) / perPage);
+    const cell = plan.cell;
     this.cell = cell;
+    this.activeLane = -1;
+    this.activeMap = -1;
 
-    const layout = el("div", "stage-layout depthwise");
+    const layout = el("div", `stage-layout depthwise${plan.focus ? ` with-focus focus-${plan.focus}` : ""}`);
     const lanes = el("div", "lanes");
+    lanes.style.setProperty("--lane-columns", String(plan.columns));
     this.lanes = [];
-    for (let q = 0; q < C; q++) {
+    const first = this.page * perPage;
+    const last = Math.min(C, first + perPage);
+    for (let q = first; q < last; q++) {
       const hue = channelHue(q);
       const lane = el("section", "lane");
       lane.style.setProperty("--hue", hue);
       lane.setAttribute("aria-label", t("stage.channel", { q }));
       const input = new Heatmap({
-        rows: hp, cols: wp, cell, hue, className: "input",
+        rows: hp, cols: wp, cell, hue, className: "input", numberHint: inputTexts,
         label: t("stage.in_channel", { q }),
         ariaLabel: t("stage.grid_label", { name: t("stage.in_channel", { q }), rows: hp, cols: wp }),
         onCell: this.handlers.onInputCell
@@ -72,12 +129,13 @@ export class DepthwiseView {
       });
       input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
       const branches = el("div", "branches");
+      branches.style.setProperty("--branch-columns", String(plan.bc));
       const branchViews = [];
       for (let r = 0; r < M; r++) {
         const o = q * M + r;
         const branch = el("div", "branch");
         const kernel = new Heatmap({
-          rows: kh, cols: kw, cell: kc, hue, className: "kernel",
+          rows: kh, cols: kw, cell, hue, className: "kernel",
           label: t("stage.kernel", { q, r }),
           onCell: this.handlers.onKernelCell ? (i, j) => this.handlers.onKernelCell(o, i, j) : null,
         });
@@ -91,13 +149,21 @@ export class DepthwiseView {
       }
       lane.append(input.element, branches);
       lanes.append(lane);
-      this.lanes.push({ element: lane, input, branches: branchViews });
+      this.lanes[q] = { element: lane, input, branches: branchViews };
     }
+    if (perPage < C) layout.append(pagerBar(this.page, perPage, C, (page) => this.turnTo(page)));
     layout.append(lanes);
+    this.focus = null;
+    if (plan.focus) {
+      focus.build(plan.fc, plan.focus);
+      layout.append(focus.element);
+      this.focus = focus;
+    }
     this.root.replaceChildren(layout);
     this.layout = layout;
     // Wires need positions: one read after the DOM is built.
     for (const lane of this.lanes) {
+      if (!lane) continue;
       const svg = wireLayer(lane.element);
       sizeWireLayer(svg, lane.element);
       const from = anchor(lane.input.body, lane.element, "right");
@@ -129,9 +195,17 @@ export class DepthwiseView {
     const j = frame.scalar("j");
     const o = frame.scalar("out_channel");
     const local = frame.local;
+    if (!this.lanes[q]) {
+      // The lane is on another page: turn to it (the page follows the player).
+      this.showLane = q;
+      this.build(...this.area);
+      this.drawn = null;
+      this.render(frame);
+      return;
+    }
     if (q !== this.activeLane) {
-      if (this.activeLane >= 0) {
-        const old = this.lanes[this.activeLane];
+      const old = this.lanes[this.activeLane];
+      if (old) {
         old.element.classList.remove("active");
         old.input.showWindow(null);
       }
@@ -149,22 +223,40 @@ export class DepthwiseView {
       lane.wires[index].classList.toggle("active", active);
     });
     const perMap = outH * outW;
+    const hint = [formatNumber(-scales.maps, 3)];
     for (let m = 0; m < C * M; m++) {
-      const branch = this.lanes[Math.floor(m / M)].branches[m % M];
+      const owner = this.lanes[Math.floor(m / M)];
+      if (!owner) continue;
+      const branch = owner.branches[m % M];
       const count = filledCells(local, m, perMap);
+      branch.output.numberHint = hint;
       branch.output.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
     }
-    if (this.activeMap !== o && this.activeMap >= 0) {
-      this.lanes[Math.floor(this.activeMap / M)].branches[this.activeMap % M].output.showCursor(null);
-    }
+    const previous = this.lanes[Math.floor(this.activeMap / M)];
+    if (this.activeMap !== o && previous) previous.branches[this.activeMap % M].output.showCursor(null);
     this.activeMap = o;
     lane.branches[r].output.showCursor(i, j);
+    if (this.focus) {
+      this.focus.render({
+        window: frame.array("window").data, weights: frame.array("weights").data,
+        mask: frame.array("padding_mask").data,
+        labels: [[`${t("arith.window")} · ${t("stage.in_channel", { q })}`, t("stage.kernel", { q, r })]],
+        sumLabel: `out[${i}, ${j}, ${o}]`, sum: frame.scalar("sum"), scales,
+      });
+    }
+  }
+
+  /** Show page `page` of lanes (the pager's buttons). */
+  turnTo(page) {
+    const q = Math.min(this.channels - 1, page * this.perPage);
+    if (this.handlers.seek) this.handlers.seek(this.stage, q * this.multiplier * this.outH * this.outW);
   }
 
   drawStatic(scales) {
     const { pad_top: top, pad_left: left } = this.pad;
     const [, h, w] = this.input.shape;
     this.lanes.forEach((lane, q) => {
+      if (!lane) return;
       lane.input.draw((i, j) => {
         const inside = i >= top && i < top + h && j >= left && j < left + w;
         return inside ? at(this.padded, q, i, j) : undefined;

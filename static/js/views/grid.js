@@ -1,12 +1,13 @@
 // A heatmap: dense cells on a <canvas>, marks (the kernel window, dilation taps,
 // the current cell) as boxes on an overlay, moved by transforms. It draws what
 // it is given; it never derives a value.
+import { canvasColors } from "../theme.js";
 import { LUT, lutIndex, textColor } from "./colors.js";
 import { formatNumber } from "./format.js";
+import { NUMBER_FONT, numberFont } from "./layout.js";
+import { registerGrid } from "./legibility.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const PENDING = [241, 243, 247];
-const PADDING = [226, 229, 235];
 
 export function svgElement(name, attributes = {}, parent = null) {
   const element = document.createElementNS(SVG, name);
@@ -19,12 +20,18 @@ export class Heatmap {
   /**
    * rows, cols : grid size in cells; cell : CSS pixels per cell;
    * label : caption text; hue : the channel's colour (frame and swatch);
-   * onCell(i, j) : called when a cell is clicked (makes the grid editable).
+   * onCell(i, j) : called when a cell is clicked (makes the grid editable);
+   * numberHint : texts as wide as the widest number this grid will show (its scale's
+   * bounds), so its number size does not jump as it fills.
    */
-  constructor({ rows, cols, cell, label = "", hue = null, ariaLabel = "", onCell = null, className = "" }) {
+  constructor({ rows, cols, cell, label = "", hue = null, ariaLabel = "", onCell = null, className = "", numberHint = [] }) {
     this.rows = rows;
     this.cols = cols;
     this.cell = cell;
+    this.role = className;
+    this.numberHint = numberHint;
+    this.font = 0;
+    this.numberTexts = [];
     this.element = document.createElement("figure");
     this.element.className = `heatmap ${className}`.trim();
     if (hue) this.element.style.setProperty("--hue", hue);
@@ -50,6 +57,7 @@ export class Heatmap {
     this.context = this.canvas.getContext("2d");
     this.marks = new Map();
     this.resize(cell);
+    registerGrid(this);
     if (onCell) {
       this.element.classList.add("editable");
       this.canvas.addEventListener("click", (event) => {
@@ -90,6 +98,7 @@ export class Heatmap {
     this.lastKey = key;
     this.prefix = null;
     const { rows, cols, cell } = this;
+    const { pending: PENDING, padding: PADDING } = canvasColors();
     const pixels = this.image.data;
     const kinds = new Uint8Array(rows * cols); // 0 value, 1 pending, 2 padding
     const numbers = new Float64Array(rows * cols);
@@ -122,7 +131,21 @@ export class Heatmap {
     context.clearRect(0, 0, cols * cell, rows * cell);
     context.drawImage(this.cells, 0, 0, cols * cell, rows * cell);
     if (cell >= 7) this.drawGridLines(kinds);
-    if (cell >= 22) this.drawNumbers(kinds, numbers, max);
+    this.drawNumbers(kinds, numbers, max);
+  }
+
+  /** Number size for these texts (and the hint), or 0 when they would be unreadable: colours only. */
+  chooseFont(texts) {
+    const font = numberFont(this.cell, [...this.numberHint, ...texts]);
+    this.font = font;
+    this.fontSpec = `600 ${font}px ${NUMBER_FONT}`;
+    this.canvas.dataset.cell = String(this.cell);
+    this.canvas.dataset.font = String(font);
+    return font;
+  }
+
+  digits() {
+    return this.cell < 34 ? 3 : 4;
   }
 
   /** Grid lines are bands of `width` px starting `back` px before each cell boundary. */
@@ -134,11 +157,12 @@ export class Heatmap {
   drawGridLines(kinds) {
     const { rows, cols, cell, context } = this;
     const [width, back] = this.lineBand();
-    context.fillStyle = "#ffffff";
+    const colors = canvasColors();
+    context.fillStyle = colors.gridLine;
     for (let i = 1; i < rows; i++) context.fillRect(0, i * cell - back, cols * cell, width);
     for (let j = 1; j < cols; j++) context.fillRect(j * cell - back, 0, width, rows * cell);
     // Padding cells: diagonal hatching, so they read as "not the input" even in grey-scale print.
-    context.strokeStyle = "rgba(120,128,145,0.45)";
+    context.strokeStyle = colors.hatch;
     context.lineWidth = 1;
     context.beginPath();
     const step = Math.max(4, cell / 3);
@@ -160,23 +184,26 @@ export class Heatmap {
 
   drawNumbers(kinds, numbers, max) {
     const { cols, cell, context } = this;
-    const size = Math.round(Math.min(22, Math.max(10, cell * 0.34)));
-    context.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+    const texts = [];
+    const digits = this.digits();
+    for (let p = 0; p < kinds.length; p++) {
+      if (kinds[p] === 0) texts.push([p, formatNumber(numbers[p], digits)]);
+      else if (kinds[p] === 2) texts.push([p, "0"]);
+    }
+    this.numberTexts = [];
+    const widest = texts.reduce((best, [, text]) => (text.length > best.length ? text : best), "");
+    if (!this.chooseFont(widest ? [widest] : [])) return;
+    context.font = this.fontSpec;
     context.textAlign = "center";
     context.textBaseline = "middle";
-    for (let p = 0; p < kinds.length; p++) {
-      if (kinds[p] === 1) continue;
+    const padText = canvasColors().padText;
+    for (const [p, text] of texts) {
       const x = (p % cols) * cell + cell / 2;
       const y = Math.floor(p / cols) * cell + cell / 2 + 1;
-      if (kinds[p] === 2) {
-        context.fillStyle = "#8a93a6";
-        context.fillText("0", x, y);
-        continue;
-      }
-      const v = numbers[p];
-      context.fillStyle = textColor(v, max);
-      context.fillText(formatNumber(v, cell < 34 ? 3 : 4), x, y, cell - 3);
+      context.fillStyle = kinds[p] === 2 ? padText : textColor(numbers[p], max);
+      context.fillText(text, x, y);
     }
+    this.numberTexts = texts;
   }
 
   /**
@@ -186,8 +213,9 @@ export class Heatmap {
    */
   drawPrefix(value, count, max) {
     const last = this.prefix;
-    if (last && last.max === max && count >= last.count && this.lastKey === last.key) {
-      if (count > last.count) this.paintCells(value, last.count, count, max);
+    const grow = last && last.max === max && count >= last.count && this.lastKey === last.key;
+    if (grow && (count === last.count || this.paintCells(value, last.count, count, max))) {
+      // only the new cells were painted
     } else {
       const cols = this.cols;
       this.draw((i, j) => (i * cols + j < count ? value(i, j) : null), max);
@@ -199,13 +227,19 @@ export class Heatmap {
   paintCells(value, from, to, max) {
     const { cols, cell, context } = this;
     context.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
-    const numbers = cell >= 22;
+    const numbers = this.font > 0;
+    const digits = this.digits();
     if (numbers) {
-      const size = Math.round(Math.min(22, Math.max(10, cell * 0.34)));
-      context.font = `600 ${size}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+      // A new number wider than the cell at this size: repaint the whole grid at a size that fits.
+      context.font = this.fontSpec;
+      for (let p = from; p < to; p++) {
+        const i = Math.floor(p / cols);
+        if (context.measureText(formatNumber(value(i, p - i * cols), digits)).width > cell - 6) return false;
+      }
       context.textAlign = "center";
       context.textBaseline = "middle";
     }
+    const gridLine = canvasColors().gridLine;
     for (let p = from; p < to; p++) {
       const i = Math.floor(p / cols);
       const j = p - i * cols;
@@ -219,17 +253,20 @@ export class Heatmap {
         const [width, back] = this.lineBand();
         const x = j * cell;
         const y = i * cell;
-        context.fillStyle = "#ffffff";
+        context.fillStyle = gridLine;
         if (i > 0) context.fillRect(x, y - back, cell, width);
         if (i < this.rows - 1) context.fillRect(x, y + cell - back, cell, width);
         if (j > 0) context.fillRect(x - back, y, width, cell);
         if (j < cols - 1) context.fillRect(x + cell - back, y, width, cell);
       }
       if (numbers) {
+        const text = formatNumber(v, digits);
         context.fillStyle = textColor(v, max);
-        context.fillText(formatNumber(v, cell < 34 ? 3 : 4), j * cell + cell / 2, i * cell + cell / 2 + 1, cell - 3);
+        context.fillText(text, j * cell + cell / 2, i * cell + cell / 2 + 1);
+        this.numberTexts.push([p, text]);
       }
     }
+    return true;
   }
 
   /** A named mark (an absolutely placed box over the cells), created on first use. */

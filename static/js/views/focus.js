@@ -1,0 +1,116 @@
+// The focus view: the current window and its kernel, magnified, with their
+// numbers, for when the whole stage is too large for its grids to carry numbers
+// (a 32×32×8 input with M = 4, a projector at the back of a hall). It draws what
+// the step's frame carries: the window values (padding cells hatched), the
+// weights and the sum, all from the server.
+import { t } from "../i18n.js";
+import { formatNumber } from "./format.js";
+import { Heatmap } from "./grid.js";
+import { cellForFont, labelHeight, labelWidth, readability } from "./layout.js";
+import { el } from "./common.js";
+
+const GAP = 14;
+const OPERATOR = 30;
+
+/** The widest numbers of `data` (a few texts, for sizing the cells). */
+export function widestTexts(data, limit = 20000) {
+  let best = "0";
+  const step = Math.max(1, Math.floor(data.length / limit));
+  for (let n = 0; n < data.length; n += step) {
+    const text = formatNumber(data[n], 4);
+    if (text.length > best.length) best = text;
+  }
+  return [best];
+}
+
+export class FocusView {
+  /**
+   * kh, kw : kernel size; channels : windows side by side (1 for depthwise, the
+   * group's input channels for standard/grouped); texts : the widest input and weight numbers.
+   */
+  constructor({ kh, kw, channels, texts }) {
+    this.kh = kh;
+    this.kw = kw;
+    this.channels = channels;
+    this.texts = texts;
+  }
+
+  /** Cell size for readable numbers, a little above the minimum when there is room. */
+  cellFor(boost = 1.15) {
+    return cellForFont(Math.ceil(readability().minFont * boost), this.texts);
+  }
+
+  /** {width, height} of the view at cell `fc`: "column" stacks window over kernel, "row" puts them side by side. */
+  size(fc, orientation) {
+    const { kh, kw, channels } = this;
+    const label = labelHeight();
+    const gridW = Math.max(kw * fc, labelWidth("w[0, 0, 0, 0]")) + 4;
+    const gridH = kh * fc + label + 4;
+    const title = label + 6;
+    const sum = Math.ceil(readability().labelFont * 2.6) + label;
+    if (orientation === "column") {
+      // Per channel: window over kernel; channels side by side; the sum under them.
+      return {
+        width: channels * gridW + (channels - 1) * GAP + 28,
+        height: title + 2 * gridH + OPERATOR + sum + 36,
+      };
+    }
+    return {
+      width: channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + Math.max(120, labelWidth("out[00, 00, 00]")) + 28,
+      height: title + gridH + 28,
+    };
+  }
+
+  build(fc, orientation) {
+    const { kh, kw, channels } = this;
+    this.cell = fc;
+    const root = el("aside", `focus-view ${orientation}`);
+    root.setAttribute("aria-label", t("focus.title"));
+    root.append(el("p", "focus-title", t("focus.title")));
+    const body = el("div", "focus-body");
+    this.windows = [];
+    this.kernels = [];
+    for (let c = 0; c < channels; c++) {
+      const pair = el("div", "focus-pair");
+      const window = new Heatmap({ rows: kh, cols: kw, cell: fc, className: "focus-window", label: "", numberHint: this.texts });
+      const kernel = new Heatmap({ rows: kh, cols: kw, cell: fc, className: "focus-kernel", label: "", numberHint: this.texts });
+      pair.append(window.element, el("span", "times", "⊙"), kernel.element);
+      if (c > 0) body.append(el("span", "plus", "+"));
+      body.append(pair);
+      this.windows.push(window);
+      this.kernels.push(kernel);
+    }
+    const sum = el("div", "focus-sum");
+    this.sumLabel = el("p", "focus-sum-label", "");
+    this.sumValue = el("output", "focus-sum-value", "");
+    sum.append(el("span", "equals", "="), this.sumLabel, this.sumValue);
+    body.append(sum);
+    root.append(body);
+    this.element = root;
+    return root;
+  }
+
+  /**
+   * Paint the step: window values (C', kh, kw) with their padding mask, weights of the
+   * same shape, labels for each channel, and the sum with its name.
+   */
+  render({ window, weights, mask, labels, sumLabel, sum, scales }) {
+    const taps = this.kh * this.kw;
+    const key = `${window.join(",")}|${weights.join(",")}|${labels.join("|")}|${scales.maps}|${scales.weights}`;
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    for (let c = 0; c < this.channels; c++) {
+      const offset = c * taps;
+      const [windowLabel, kernelLabel] = labels[c] || ["", ""];
+      this.windows[c].setLabel(windowLabel);
+      this.kernels[c].setLabel(kernelLabel);
+      this.windows[c].draw((i, j) => {
+        const n = i * this.kw + j;
+        return mask[n] ? undefined : window[offset + n];
+      }, scales.maps);
+      this.kernels[c].draw((i, j) => weights[offset + i * this.kw + j], scales.weights);
+    }
+    this.sumLabel.textContent = sumLabel;
+    this.sumValue.textContent = formatNumber(sum);
+  }
+}
