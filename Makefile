@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[lab]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,lab]'
 	@# The notebook widget's extra, and JupyterLab for its test in a real notebook.
 	$(BIN)/pip install -q -e '.[notebook]' jupyterlab || echo "anywidget/jupyterlab are not installable here: the notebook widget's tests will be skipped"
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.
