@@ -4,7 +4,11 @@ Every op, the API and the page views ask this module how a spatial axis is
 padded and how many outputs it has. Per spatial axis, with kernel size ``k``,
 stride ``s`` and dilation ``d``, the effective kernel is ``eff = (k - 1) * d + 1``:
 
-- VALID:    ``out = (in - eff + s) // s``; 0 is an empty output, negative an error.
+- VALID:    ``out = (in - eff + s) / s`` truncated toward zero, as TF's C++ kernels (eager)
+            divide: a numerator in ``(-s, s)`` gives 0, an empty output, even when the
+            input is smaller than the window; a negative quotient is an error.
+            (``tf.function`` graph mode refuses every ``in < eff`` at shape inference;
+            ConvLens follows eager.)
 - SAME:     ``out = ceil(in / s)``, ``pad_total = max((out - 1) * s + eff - in, 0)``,
             ``pad_before = pad_total // 2`` (the odd pad goes after: bottom/right).
 - explicit: ``(before, after)`` zeros, then the VALID rule on the padded size.
@@ -92,13 +96,15 @@ def resolve_axis(
         before, after = padding
     padded = input_size + before + after
     numerator = padded - eff + stride
-    if numerator < 0:
+    if numerator <= -stride:  # truncated toward zero, the quotient would be negative
         raise ValueError(
             f"padding: the {axis_name} window spans {eff} (kernel {kernel_size}, dilation "
             f"{dilation}) but the padded input is only {padded}; the output size would be "
-            "negative"
+            f"negative (({padded} - {eff} + {stride}) / {stride}, truncated toward zero as TF "
+            "does)"
         )
-    return AxisPadding(before, after, numerator // stride)
+    # TF truncates toward zero: -s < numerator < 0 is an empty output, like 0 <= numerator < s.
+    return AxisPadding(before, after, max(numerator, 0) // stride)
 
 
 def resolve_padding(

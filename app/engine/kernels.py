@@ -60,6 +60,8 @@ def window_view(
     ``view[n, i, j, c, di, dj] = padded[n, s_h*i + d_h*di, s_w*j + d_w*dj, c]``.
     """
     (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_hw, strides, dilations, output_hw
+    if ho == 0 or wo == 0:  # an empty output: the input may be smaller than the window
+        return np.empty((padded.shape[0], ho, wo, padded.shape[3], kh, kw), padded.dtype)
     span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
     windows = sliding_window_view(padded, span, axis=(1, 2))  # (N, Hp-eh+1, Wp-ew+1, C, eh, ew)
     return windows[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :, ::dh, ::dw]

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from app.engine.arguments import (
     SpatialPadding,
     data_format_of,
@@ -104,13 +106,36 @@ def _kernel_hw(height: int, width: int, name: str) -> tuple[int, int]:
 
 
 def _check_dilation_with_stride(
-    strides: tuple[int, int], dilations: tuple[int, int], op: str
+    strides: tuple[int, int], dilations: tuple[int, int], op: str, filter_name: str
 ) -> None:
     if max(strides) > 1 and max(dilations) > 1:
+        then = " then the pointwise conv2d" if op == "separable_conv2d" else ""
         raise ValueError(
             f"dilations: {op} does not allow dilations > 1 together with strides > 1 "
-            f"(strides={list(strides)}, dilations={list(dilations)}); TF documents this rule"
+            f"(strides={list(strides)}, dilations={list(dilations)}); TF documents this rule "
+            "but only warns, then applies the stride on the dilated sub-grids, which is not a "
+            "dilated strided convolution (fewer, different outputs). For that, use conv2d with "
+            f"the {filter_name} reshaped to [kh, kw, 1, C*M] (groups = C, output channel "
+            f"q*M + r){then}"
         )
+
+
+def _depthwise_dilations(value: Any, layout: DataFormat) -> tuple[int, int]:
+    """TF's depthwise ``dilations`` (its ``rate``), refusing the one form TF reads oddly.
+
+    TF passes the list to ``with_space_to_batch``, which dilates as many spatial axes
+    as it has entries: a 1-element list dilates the height only (``[2]`` is ``[2, 1]``),
+    unlike conv2d's. ConvLens refuses it rather than guess either meaning.
+    """
+    items = value.tolist() if isinstance(value, np.ndarray) else value
+    if isinstance(items, Sequence) and not isinstance(items, str) and len(items) == 1:
+        rate = items[0]
+        raise ValueError(
+            f"dilations: TF's depthwise and separable convolutions read a 1-element list as "
+            f"the height's rate only (dilations=[{rate}] dilates the height by {rate} and the "
+            f"width by 1); write [{rate}, 1] for that, or [{rate}, {rate}] for both axes"
+        )
+    return spatial_pair(value, "dilations", layout)
 
 
 def _resolve(
@@ -176,8 +201,8 @@ def _depthwise_parts(
     if multiplier < 1:
         raise ValueError(f"{filter_name} must have a channel_multiplier of at least 1")
     stride_pair = spatial_pair(strides, "strides", layout)
-    dilation_pair = spatial_pair(dilations, "dilations", layout)
-    _check_dilation_with_stride(stride_pair, dilation_pair, op)
+    dilation_pair = _depthwise_dilations(dilations, layout)
+    _check_dilation_with_stride(stride_pair, dilation_pair, op, filter_name)
     pads = _resolve((h, w), kernel, stride_pair, dilation_pair, tf_padding(padding, layout))
     return layout, n, c, (h, w), kernel, multiplier, stride_pair, dilation_pair, pads
 

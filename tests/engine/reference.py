@@ -34,9 +34,10 @@ def axis_geometry(
         return total // 2, total - total // 2, output  # the odd pad goes after
     before, after = (0, 0) if isinstance(padding, str) else padding
     numerator = size + before + after - span + stride
-    if numerator < 0:
+    output = int(numerator / stride)  # TF's C++ division: truncated toward zero
+    if output < 0:
         raise ValueError("negative output size")
-    return before, after, numerator // stride
+    return before, after, output
 
 
 def geometry(

@@ -255,7 +255,10 @@ CASES = [
         depthwise(strides=2, dilations=2),
         full(
             "dilations: depthwise_conv2d does not allow dilations > 1 together with strides > 1 "
-            "(strides=[2, 2], dilations=[2, 2]); TF documents this rule"
+            "(strides=[2, 2], dilations=[2, 2]); TF documents this rule but only warns, then "
+            "applies the stride on the dilated sub-grids, which is not a dilated strided "
+            "convolution (fewer, different outputs). For that, use conv2d with the filter "
+            "reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r)"
         ),
         id="depthwise-dilation-stride",
     ),
@@ -263,7 +266,11 @@ CASES = [
         separable(strides=[1, 2], dilations=[2, 1]),
         full(
             "dilations: separable_conv2d does not allow dilations > 1 together with strides > 1 "
-            "(strides=[1, 2], dilations=[2, 1]); TF documents this rule"
+            "(strides=[1, 2], dilations=[2, 1]); TF documents this rule but only warns, then "
+            "applies the stride on the dilated sub-grids, which is not a dilated strided "
+            "convolution (fewer, different outputs). For that, use conv2d with the "
+            "depthwise_filter reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r) "
+            "then the pointwise conv2d"
         ),
         id="separable-dilation-stride",
     ),
@@ -339,7 +346,8 @@ CASES = [
         depthwise(input=np.ones((1, 1, 5, 4)), padding="VALID"),
         full(
             "padding: the height window spans 3 (kernel 3, dilation 1) but the padded input is "
-            "only 1; the output size would be negative"
+            "only 1; the output size would be negative ((1 - 3 + 1) / 1, truncated toward zero "
+            "as TF does)"
         ),
         id="negative-output-size",
     ),

@@ -176,6 +176,12 @@ def test_explicit_padding_is_zero_padding_then_valid(data_format: str) -> None:
         ((1, 4, 2, 2), (2, 3), 1, (3, 0)),
         ((3, 3, 3, 1), (5, 5), 3, (0, 0)),  # two short, but the stride is 3
         ((1, 1, 1, 2), (2, 2), [1, 1], (0, 0)),
+        # TF truncates toward zero: (1 - 4 + 2) / 2 = -0.5 -> 0 (issue 10's example).
+        ((1, 1, 1, 1), (4, 4), 2, (0, 0)),
+        ((1, 2, 7, 1), (5, 3), [3, 2], (0, 3)),  # (2 - 5 + 3) / 3 = 0; (7 - 3 + 2) / 2 = 3
+        ((1, 1, 6, 2), (4, 1), [3, 1], (0, 6)),  # (1 - 4 + 3) / 3 = 0
+        ((1, 2, 6, 2), (5, 1), [3, 1], (0, 6)),  # (2 - 5 + 3) / 3 = 0, a window 3 too big
+        ((1, 1, 6, 2), (5, 1), [3, 1], (0, 6)),  # (1 - 5 + 3) / 3 = -1/3 -> 0
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -216,7 +222,8 @@ def test_negative_output_size_is_an_error_naming_padding(
     w = np.ones((kernel, kernel, 2, 1))
     message = (
         f"padding: the {axis} window spans {span} (kernel {kernel}, dilation {dilation}) but "
-        f"the padded input is only {padded}; the output size would be negative"
+        f"the padded input is only {padded}; the output size would be negative "
+        f"(({padded} - {span} + 1) / 1, truncated toward zero as TF does)"
     )
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         depthwise_conv2d(x, w, 1, "VALID", dilations=dilation)
@@ -224,3 +231,31 @@ def test_negative_output_size_is_an_error_naming_padding(
         conv2d(x, w, 1, "VALID", dilations=dilation)
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         resolve_padding((height, width), (kernel, kernel), (1, 1), (dilation, dilation), "VALID")
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "output"),
+    [
+        (1, 4, 2, 0),  # numerator -1: truncated to 0 (TF eager), not an error
+        (1, 4, 3, 0),  # -0, -1/3, ... all 0
+        (1, 5, 3, 0),  # numerator -1
+        (2, 6, 3, 0),  # numerator -1
+        (3, 4, 2, 0),  # numerator 1
+        (4, 4, 2, 1),
+    ],
+)
+def test_valid_output_size_truncates_toward_zero_like_tf(
+    size: int, kernel: int, stride: int, output: int
+) -> None:
+    pads = resolve_padding((size, size), (kernel, kernel), (stride, stride), (1, 1), "VALID")
+    assert pads.output_shape == (output, output)
+    explicit = resolve_padding((size - 1, size), (kernel, kernel), (stride, stride), (1, 1),
+                               ((1, 0), (0, 0)))
+    assert explicit.output_shape == (output, output)
+
+
+@pytest.mark.parametrize(("size", "kernel", "stride"), [(1, 4, 1), (1, 5, 2), (1, 7, 3)])
+def test_a_negative_quotient_stays_an_error(size: int, kernel: int, stride: int) -> None:
+    # (1 - 4 + 1) / 1 = -2, (1 - 5 + 2) / 2 = -1, (1 - 7 + 3) / 3 = -1: TF refuses these too.
+    with pytest.raises(ValueError, match="^padding: the height window .* would be negative"):
+        resolve_padding((size, size), (kernel, kernel), (stride, stride), (1, 1), "VALID")

@@ -122,9 +122,10 @@ def draw_window(rng: np.random.Generator, dilate_with_stride: bool) -> Window | 
     sizes = [int(rng.integers(1, 10)), int(rng.integers(1, 10))]
     padding: reference.TfPadding
     if mode == "empty":
-        # Smaller than the window but not by a full stride: an empty VALID output.
+        # (in - eff + s) in (-s, s): an empty VALID output (TF truncates toward zero), the
+        # input sometimes smaller than the window itself.
         axis = int(rng.integers(2))
-        sizes[axis] = spans[axis] - int(rng.integers(1, strides[axis] + 1))
+        sizes[axis] = spans[axis] - int(rng.integers(1, 2 * strides[axis]))
         if not 1 <= sizes[axis] <= 9:
             return None
         padding = "VALID"
@@ -153,6 +154,8 @@ def draw_window(rng: np.random.Generator, dilate_with_stride: bool) -> Window | 
         features.add("valid" if padding == "VALID" else "explicit")
     if ho == 0 or wo == 0:
         features.add("empty_output")
+        if sizes[0] < spans[0] or sizes[1] < spans[1]:
+            features.add("smaller_than_window")
     if kernel == (1, 1):
         features.add("kernel1x1")
     if max(kernel) == 7:
@@ -395,7 +398,7 @@ SHARED_FEATURES = {
 }
 TF_FEATURES = SHARED_FEATURES | {
     "stride_unequal", "same_odd", "same_even", "valid", "explicit", "NHWC", "NCHW",
-    "kernel1x1", "kernel7", "kernel_nonsquare", "empty_output",
+    "kernel1x1", "kernel7", "kernel_nonsquare", "empty_output", "smaller_than_window",
 }
 MULTIPLIERS = {"multiplier1", "multiplier2", "multiplier3", "multiplier4"}
 
