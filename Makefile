@@ -14,10 +14,13 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[lab]'
+	$(BIN)/pip install -q -e '.[models]' || echo "onnx/onnxruntime are not installable here: /api/v1/models/* will answer 503"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,lab]'
+	@# ONNX models (onnx, onnxruntime); their tests are skipped where these do not install.
+	$(BIN)/pip install -q -e '.[models]' || echo "onnx/onnxruntime are not installable here: the models tests will be skipped"
 	@# The notebook widget's extra, and JupyterLab for its test in a real notebook.
 	$(BIN)/pip install -q -e '.[notebook]' jupyterlab || echo "anywidget/jupyterlab are not installable here: the notebook widget's tests will be skipped"
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.

@@ -49,6 +49,16 @@ class Settings:
     max_model_bytes: int = 32 * 1024 * 1024
     max_model_weights: int = 8_000_000
     max_model_activations: int = 16_000_000
+    # The training lab (/api/v1/lab/train): epochs, training images and seconds of one run;
+    # runs training at once (the others queue, at most lab_max_queue of them); finished
+    # runs kept for replay; MNIST (a directory of IDX files or a Keras mnist.npz), if any.
+    lab_max_epochs: int = 30
+    lab_max_examples: int = 70_000
+    lab_max_seconds: float = 300.0
+    lab_max_jobs: int = 1
+    lab_max_queue: int = 32
+    lab_cache_runs: int = 256
+    lab_mnist_path: str = ""
     # The whole request body must arrive within this (a client trickling bytes is cut off, 408).
     body_timeout_seconds: float = 30.0
     # On SIGTERM, open responses get this long to finish before they are cancelled.

@@ -47,14 +47,21 @@ export class DepthwiseView {
     const cap = maxCell ?? (presenting ? 240 : 110);
     const label = labelHeight();
     const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
-    const kLabel = labelWidth(t("stage.kernel", { q: C - 1, r: M - 1 }));
-    let outLabel = 0;
+    const kLabelFull = labelWidth(t("stage.kernel", { q: C - 1, r: M - 1 }));
+    let outLabelFull = 0;
+    let outLabelShort = 0;
     for (let o = 0; o < C * M; o++) {
-      outLabel = Math.max(outLabel, labelWidth(t("stage.out_channel_dw", { o, q: Math.floor(o / M), m: M, r: o % M })));
+      outLabelFull = Math.max(outLabelFull, labelWidth(t("stage.out_channel_dw", { o, q: Math.floor(o / M), m: M, r: o % M })));
     }
+    for (let o = 0; o < C * M; o++) outLabelShort = Math.max(outLabelShort, labelWidth(this.mapLabel(o, true)));
+    // Modes, most informative first: kernels and full captions; short captions; no kernel
+    // thumbnails (the focus view shows the current kernel with its numbers).
+    let mode = { kernels: true, short: false };
     const laneBox = (cell, bc) => {
-      const branchW = Math.max(kw * cell + 4, kLabel) + 40 + Math.max(outW * cell + 4, outLabel);
-      const branchH = label + Math.max(kh, outH) * cell + 4;
+      const kLabel = mode.kernels ? kLabelFull : 0;
+      const outLabel = mode.short ? outLabelShort : outLabelFull;
+      const branchW = (mode.kernels ? Math.max(kw * cell + 4, kLabel) + 40 : 0) + Math.max(outW * cell + 4, outLabel);
+      const branchH = label + Math.max(mode.kernels ? kh : 1, outH) * cell + 4;
       const rows = Math.ceil(M / bc);
       return {
         width: 22 + Math.max(wp * cell + 4, inLabel) + 44 + bc * branchW + (bc - 1) * 16 + 16,
@@ -72,23 +79,40 @@ export class DepthwiseView {
       }
       return { cell: 1, bc: M, columns: Math.max(1, Math.min(count, 4)) };
     };
+    const withMode = (next, make) => {
+      mode = next;
+      return { ...make(), mode: next };
+    };
     const inputTexts = widestTexts(this.padded.data);
     const focus = new FocusView({ kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)] });
-    let plan = { ...best(C, width, height), focus: null };
+    let plan = { ...best(C, width, height), focus: null, mode };
     if (!numberFont(plan.cell, inputTexts)) {
       // The grids cannot carry numbers: the focus view does, beside or under the lanes.
-      const fc = Math.max(focus.cellFor(1), Math.min(focus.cellFor(1.4), Math.floor(height / (2 * kh + 4))));
-      const options = [];
+      // Its cells: a little above the minimum when there is room for that beside or under the lanes.
+      const allowed = (fc) => {
+        const c = focus.size(fc, "column");
+        const r = focus.size(fc, "row");
+        return (c.width < width * 0.45 && c.height <= height) || (r.height < height * 0.45 && r.width <= width);
+      };
+      let fc = focus.cellFor(1.3);
+      while (fc > focus.cellFor(1) && !allowed(fc)) fc -= 1;
       const column = focus.size(fc, "column");
-      if (column.width < width * 0.45 && column.height <= height) {
-        options.push({ ...best(C, width - column.width - 16, height), focus: "column" });
-      }
       const row = focus.size(fc, "row");
-      if (row.height < height * 0.45 && row.width <= width) {
-        options.push({ ...best(C, width, height - row.height - 12), focus: "row" });
-      }
-      if (!options.length) options.push({ ...best(C, width, height - row.height - 12), focus: "row" });
-      plan = options.reduce((a, b) => (b.cell > a.cell ? b : a));
+      const placed = (next) => {
+        const options = [];
+        if (column.width < width * 0.45 && column.height <= height) {
+          options.push(withMode(next, () => ({ ...best(C, width - column.width - 16, height), focus: "column" })));
+        }
+        if (row.height < height * 0.45 && row.width <= width) {
+          options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
+        }
+        if (!options.length) options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
+        return options.reduce((a, b) => (b.cell > a.cell ? b : a));
+      };
+      const short = placed({ kernels: true, short: true });
+      const bare = placed({ kernels: false, short: true });
+      plan = short.cell >= 4 || short.cell >= bare.cell ? short : bare;
+      mode = plan.mode;
       plan.fc = fc;
     }
     // Zoom: bigger cells; when all lanes no longer fit, a page of lanes at a time.
@@ -109,6 +133,11 @@ export class DepthwiseView {
     this.activeMap = -1;
 
     const layout = el("div", `stage-layout depthwise${plan.focus ? ` with-focus focus-${plan.focus}` : ""}`);
+    // The plan, for tests and for anyone wondering why a grid has no numbers.
+    layout.dataset.cell = String(cell);
+    layout.dataset.focus = plan.focus || "none";
+    layout.dataset.kernels = String(plan.mode.kernels);
+    layout.dataset.perPage = String(perPage);
     const lanes = el("div", "lanes");
     lanes.style.setProperty("--lane-columns", String(plan.columns));
     this.lanes = [];
@@ -134,16 +163,17 @@ export class DepthwiseView {
       for (let r = 0; r < M; r++) {
         const o = q * M + r;
         const branch = el("div", "branch");
-        const kernel = new Heatmap({
+        const kernel = plan.mode.kernels ? new Heatmap({
           rows: kh, cols: kw, cell, hue, className: "kernel",
           label: t("stage.kernel", { q, r }),
           onCell: this.handlers.onKernelCell ? (i, j) => this.handlers.onKernelCell(o, i, j) : null,
-        });
+        }) : null;
         const output = new Heatmap({
           rows: outH, cols: outW, cell, hue, className: "output",
-          label: t("stage.out_channel_dw", { o, q, m: M, r }),
+          label: this.mapLabel(o, plan.mode.short), ariaLabel: this.mapLabel(o, false),
         });
-        branch.append(kernel.element, el("span", "arrow", "→"), output.element);
+        if (kernel) branch.append(kernel.element, el("span", "arrow", "→"));
+        branch.append(output.element);
         branches.append(branch);
         branchViews.push({ element: branch, kernel, output, o });
       }
@@ -168,7 +198,7 @@ export class DepthwiseView {
       sizeWireLayer(svg, lane.element);
       const from = anchor(lane.input.body, lane.element, "right");
       lane.wires = lane.branches.map((branch) => {
-        const to = anchor(branch.kernel.body, lane.element, "left");
+        const to = anchor((branch.kernel || branch.output).body, lane.element, "left");
         const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
         path.setAttribute("d", wirePath(from, to));
         path.setAttribute("class", "wire");
@@ -177,6 +207,13 @@ export class DepthwiseView {
       });
     }
     this.drawn = null;
+  }
+
+  /** Output map o's caption; short: without "= q·M+r" (a small map in a crowded stage). */
+  mapLabel(o, short) {
+    const M = this.multiplier;
+    const full = t(this.mapKey || "stage.out_channel_dw", { o, q: Math.floor(o / M), m: M, r: o % M });
+    return short ? full.split(" = ")[0] : full;
   }
 
   /** Paint step k (stage-local `frame.local`); every pixel follows from k and the store. */
@@ -262,7 +299,7 @@ export class DepthwiseView {
         return inside ? at(this.padded, q, i, j) : undefined;
       }, scales.maps);
       lane.branches.forEach((branch, r) => {
-        branch.kernel.draw((di, dj) => at(this.filter, q, r, di, dj), scales.weights);
+        if (branch.kernel) branch.kernel.draw((di, dj) => at(this.filter, q, r, di, dj), scales.weights);
       });
     });
   }
