@@ -46,7 +46,7 @@ export class FocusView {
     const label = labelHeight();
     const gridW = Math.max(kw * fc, labelWidth("w[0, 0, 0, 0]")) + 4;
     const gridH = kh * fc + label + 4;
-    const title = label + 6;
+    const title = 2 * label + 6; // the title may wrap to two lines
     const sum = Math.ceil(readability().labelFont * 2.6) + label;
     if (orientation === "column") {
       // Per channel: window over kernel; channels side by side; the sum under them.
@@ -65,6 +65,7 @@ export class FocusView {
     const { kh, kw, channels } = this;
     this.cell = fc;
     const root = el("aside", `focus-view ${orientation}`);
+    root.style.width = `${this.size(fc, orientation).width}px`;
     root.setAttribute("aria-label", t("focus.title"));
     root.append(el("p", "focus-title", t("focus.title")));
     const body = el("div", "focus-body");
