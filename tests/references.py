@@ -20,10 +20,10 @@ REASON = (
 
 def tensorflow() -> ModuleType:
     """``import tensorflow``, or skip the calling module."""
-    return pytest.importorskip("tensorflow", reason=REASON)
+    return pytest.importorskip("tensorflow", reason=REASON, exc_type=ImportError)
 
 
 def keras() -> ModuleType:
     """Keras 3 (TF's ``tf.keras``), or skip the calling module."""
     tensorflow()
-    return pytest.importorskip("keras", minversion="3", reason=REASON)
+    return pytest.importorskip("keras", minversion="3", reason=REASON, exc_type=ImportError)
