@@ -19,10 +19,10 @@ API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    from app.api import code, costs, factorize, health, lessons, ops, presets, trace
+    from app.api import code, costs, factorize, health, lab, lessons, ops, presets, trace
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (ops, costs, factorize, presets, code, trace, health, lessons):
+    for module in (ops, costs, factorize, presets, code, trace, health, lessons, lab):
         router.include_router(module.router)
     return router
 

@@ -1,9 +1,10 @@
 """A training run as an iterator of events (the same dicts the API streams as NDJSON).
 
-    {"type": "header", "config", "dataset", "network", "costs", "init"}
-    {"type": "epoch", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+    {"event": "header", "config", "dataset", "network", "costs", "trainable", "init"}
+    {"event": "epoch", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
      "seconds", "forward_seconds", "backward_seconds", "filters"}     one per epoch
-    {"type": "end", "epochs", "test_accuracy", "seconds"}   or   {"type": "error", ...}
+    {"event": "end", "epochs", "test_accuracy", "seconds"}
+    or {"event": "error", "code", "message"}
 
 ``train_loss``/``train_accuracy`` are the means over the epoch's batches as they were
 trained (Keras' running figures); ``test_*`` are measured on the whole test set after the
@@ -86,7 +87,7 @@ def train(
     )
     order_rng = np.random.default_rng([config.seed, 1])
     yield {
-        "type": "header",
+        "event": "header",
         "config": config.as_dict(),
         "dataset": {**dataset.describe(), "train_examples": int(len(labels))},
         "network": architecture.describe(),
@@ -136,7 +137,7 @@ def train(
             ):
                 raise RunError("diverged", _DIVERGED.format(epoch=epoch))
             yield {
-                "type": "epoch",
+                "event": "epoch",
                 "epoch": epoch,
                 "train_loss": float(train_loss),
                 "train_accuracy": correct / len(labels),
@@ -148,10 +149,10 @@ def train(
                 "filters": network.first_layer_filters(config.first_layer, params).tolist(),
             }
     except RunError as error:
-        yield {"type": "error", "code": error.code, "message": str(error)}
+        yield {"event": "error", "code": error.code, "message": str(error)}
         return
     yield {
-        "type": "end",
+        "event": "end",
         "epochs": config.epochs,
         "test_accuracy": float(test_accuracy),
         "seconds": clock() - started,

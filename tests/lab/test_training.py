@@ -20,8 +20,8 @@ def without_timing(events: list[dict]) -> list[dict]:
 
 def test_a_standard_first_layer_passes_90_percent_on_digits_within_8_epochs() -> None:
     events = list(train(LabConfig(), load_digits()))
-    assert [event["type"] for event in events] == ["header"] + ["epoch"] * 8 + ["end"]
-    accuracies = [event["test_accuracy"] for event in events if event["type"] == "epoch"]
+    assert [event["event"] for event in events] == ["header"] + ["epoch"] * 8 + ["end"]
+    accuracies = [event["test_accuracy"] for event in events if event["event"] == "epoch"]
     assert max(accuracies) >= 0.90
     assert events[-1]["test_accuracy"] == accuracies[-1] >= 0.90
     epoch = events[1]
@@ -56,7 +56,7 @@ def test_the_same_config_gives_the_same_numbers_bit_for_bit(config: LabConfig) -
 def test_the_fixed_pointwise_layer_keeps_every_output_filter_the_same_shape() -> None:
     """Pointwise at ones and M = 1: all output filters equal the one depthwise filter."""
     config = LabConfig(first_layer="separable_fixed_pointwise", epochs=1, train_size=200)
-    epoch = [event for event in train(config, load_digits()) if event["type"] == "epoch"][0]
+    epoch = [event for event in train(config, load_digits()) if event["event"] == "epoch"][0]
     filters = epoch["filters"]
     assert all(kernel == filters[0] for kernel in filters)
 
@@ -64,7 +64,7 @@ def test_the_fixed_pointwise_layer_keeps_every_output_filter_the_same_shape() ->
 def test_a_stop_request_ends_the_run_with_an_error_event() -> None:
     calls = itertools.count()
     events = list(train(LabConfig(epochs=3), load_digits(), should_stop=lambda: next(calls) > 50))
-    assert [event["type"] for event in events] == ["header", "epoch", "error"]
+    assert [event["event"] for event in events] == ["header", "epoch", "error"]
     assert events[-1]["code"] == "cancelled"
 
 
@@ -74,7 +74,7 @@ def test_the_time_limit_ends_the_run() -> None:
         LabConfig(epochs=3), load_digits(), LabLimits(max_seconds=100.0),
         clock=lambda: float(next(ticks)),
     ))
-    assert events[-1]["type"] == "error" and events[-1]["code"] == "time_limit"
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "time_limit"
     assert "lab_max_seconds=100" in events[-1]["message"]
 
 
@@ -86,7 +86,7 @@ def test_a_diverging_run_says_so_instead_of_sending_nan(monkeypatch) -> None:
 
     monkeypatch.setattr(training.Optimizer, "step", overflowing_step)
     events = list(train(LabConfig(epochs=3), load_digits()))
-    assert events[-1]["type"] == "error" and events[-1]["code"] == "diverged"
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "diverged"
     assert "lower the learning_rate" in events[-1]["message"]
 
 

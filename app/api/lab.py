@@ -1,0 +1,208 @@
+"""``POST /api/v1/lab/train``: a training run of the lab, streamed as NDJSON.
+
+The body is checked whole before the first byte (every field has a stated default; the
+``lab_*`` settings bound epochs, training images and seconds). Then the run's events go
+out one line each: ``header``, ``queue`` (while waiting for a free job), one ``epoch`` per
+epoch, then ``end`` or ``error``. Identical bodies share one training (``app.lab.runs``):
+sixty students pressing *Train* on a preset start one run, and later ones get the cached
+numbers at once. A client that leaves stops the run unless someone else watches it.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+import functools
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, Strict
+from starlette.concurrency import run_in_threadpool
+
+from app import lab
+from app.api.body import JsonBody, body_docs, get_settings, json_body, register_component
+from app.api.errors import ERROR_RESPONSES, ApiError, field_from_message
+from app.api.responses import dumps
+from app.lab.runs import BoardFull, MemoryRunCache, RunBoard
+from app.settings import Settings
+
+router = APIRouter(prefix="/lab", tags=["lab"])
+MEDIA_TYPE = "application/x-ndjson"
+
+StrictInt = Annotated[int, Strict()]
+
+
+class LabTrainRequest(BaseModel):
+    """One training run. Every field but ``first_layer`` may be left out."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"first_layer": "separable", "channel_multiplier": 2,
+                                         "epochs": 8, "seed": 0}]},
+    )
+    dataset: Literal["digits", "mnist"] = Field(
+        "digits", description="'digits': scikit-learn's 1797 8x8 images (offline); 'mnist': "
+        "the files at the lab_mnist_path setting.")
+    first_layer: Literal[
+        "standard", "separable", "depthwise", "separable_fixed_pointwise"
+    ] = Field("standard", description="The first layer; the rest is ReLU -> 2x2 max-pool -> "
+              "dense -> softmax.")
+    channel_multiplier: Annotated[StrictInt, Field(ge=1, le=64)] = Field(
+        1, description="M of the depthwise step (separable, depthwise).")
+    filters: Annotated[StrictInt, Field(ge=1, le=1024)] = Field(
+        8, description="Output channels F of standard and separable (depthwise gives C*M).")
+    kernel_size: Annotated[StrictInt, Field(ge=1, le=15)] = Field(3, description="k of k x k.")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="Adam or SGD with momentum.")
+    learning_rate: Annotated[float, Field(gt=0, le=10)] = 0.01
+    momentum: Annotated[float, Field(ge=0, le=0.999)] = Field(0.9, description="SGD only.")
+    batch_size: Annotated[StrictInt, Field(ge=1, le=4096)] = 32
+    epochs: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
+        8, description="At most lab_max_epochs.")
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
+        0, description="Initialisation and batch order; the same seed gives the same numbers.")
+    depthwise_fan_in: Literal["kh_kw", "kh_kw_c"] = Field(
+        "kh_kw", description="Fan-in of the depthwise initialisation: k*k (right) or k*k*C "
+        "(the classic bug).")
+    train_size: Annotated[StrictInt, Field(ge=10, le=10_000_000)] | None = Field(
+        None, description="Train on the first n training images (null: all of them).")
+
+
+class LabEvent(BaseModel):
+    """One NDJSON line: ``event`` is header, queue, epoch, end or error."""
+
+    event: Literal["header", "queue", "epoch", "end", "error"]
+    model_config = ConfigDict(extra="allow")
+
+
+_BODY = json_body("LabTrainRequest", LabTrainRequest)
+register_component("LabEvent", LabEvent)
+FIELDS = tuple(LabTrainRequest.model_fields)
+
+
+def limits_of(settings: Settings) -> lab.LabLimits:
+    return lab.LabLimits(
+        max_epochs=settings.lab_max_epochs, max_examples=settings.lab_max_examples,
+        max_seconds=settings.lab_max_seconds,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _mnist(path: str, max_examples: int) -> lab.Dataset:
+    return lab.load_mnist(path, max_examples)
+
+
+def dataset_for(name: str, settings: Settings) -> lab.Dataset:
+    """The dataset, or a 503 saying what the server lacks."""
+    try:
+        if name == "digits":
+            return lab.load_digits()
+        if not settings.lab_mnist_path:
+            raise ApiError(
+                503, "lab_unavailable",
+                "dataset 'mnist' needs the MNIST files on the server: set CONVLENS_LAB_MNIST_PATH "
+                "to a directory of the four *-ubyte.gz files or to a Keras mnist.npz",
+                "dataset",
+            )
+        return _mnist(settings.lab_mnist_path, settings.lab_max_examples)
+    except lab.DatasetError as error:
+        raise ApiError(503, "lab_unavailable", str(error), "dataset") from None
+
+
+def prepare(body: JsonBody, settings: Settings) -> tuple[lab.LabConfig, lab.Dataset]:
+    """The body parsed and checked, the dataset loaded (in a worker thread)."""
+    request: LabTrainRequest = body.parse()
+    config = lab.LabConfig(**request.model_dump())
+    try:
+        lab.check(config, limits_of(settings))
+    except ValueError as error:
+        message = str(error)
+        status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
+        raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
+    dataset = dataset_for(config.dataset, settings)
+    if config.train_size is not None and config.train_size > len(dataset.train_labels):
+        raise ApiError(
+            422, "invalid_value",
+            f"train_size must be at most {len(dataset.train_labels)}, the training images of "
+            f"{config.dataset}, got {config.train_size}", "train_size",
+        )
+    return config, dataset
+
+
+async def get_board(request: Request) -> RunBoard:
+    """The application's run board, made on first use (on the loop, so made once)."""
+    state = request.app.state
+    board: RunBoard | None = getattr(state, "lab_board", None)
+    if board is None:
+        settings: Settings = state.settings
+        board = state.lab_board = RunBoard(
+            settings.lab_max_jobs, settings.lab_max_queue, MemoryRunCache(settings.lab_cache_runs)
+        )
+    return board
+
+
+# The status an error event repeats (the stream itself answered 200).
+_ERROR_STATUS = {"time_limit": 503, "diverged": 422, "cancelled": 499, "internal_error": 500}
+
+
+def _line(event: dict[str, Any]) -> bytes:
+    if event["event"] == "error":
+        status = _ERROR_STATUS.get(event["code"], 500)
+        event = {"event": "error", "error": {
+            "code": event["code"], "message": event["message"], "field": None,
+            "status": status,
+        }}
+    return dumps(event) + b"\n"
+
+
+async def lines(events: AsyncIterator[tuple[dict, bool]], key: str) -> AsyncIterator[bytes]:
+    try:
+        async for event, cached in events:
+            if event["event"] == "header":
+                event = {**event, "run": key, "cached": cached}
+            yield _line(event)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/train",
+    summary="Train a small CNN with the chosen first layer, streamed per epoch (NDJSON)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One JSON event per line: header, queue (while waiting), epoch..., "
+            "then end or error.",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/LabEvent"}}},
+        },
+        503: {"description": "The dataset is not available, or too many runs are waiting"},
+        **ERROR_RESPONSES,
+    },
+    openapi_extra=body_docs("LabTrainRequest", {
+        "standard": {"first_layer": "standard", "epochs": 8, "seed": 0},
+        "separable_m1_pointwise_fixed_at_ones": {
+            "first_layer": "separable_fixed_pointwise", "channel_multiplier": 1, "seed": 0,
+        },
+    }),
+)
+async def train(
+    body: Annotated[JsonBody, Depends(_BODY)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    board: Annotated[RunBoard, Depends(get_board)],
+) -> StreamingResponse:
+    """``dataset``, ``first_layer``, ``channel_multiplier``, ``filters``, ``kernel_size``,
+    ``optimizer``, ``learning_rate``, ``momentum``, ``batch_size``, ``epochs``, ``seed``,
+    ``depthwise_fan_in``, ``train_size``: see the schema for each default."""
+    config, dataset = await run_in_threadpool(prepare, body, settings)
+    limits = limits_of(settings)
+    key = config.key()
+    try:
+        events = board.watch(
+            key, lambda should_stop: lab.train(config, dataset, limits, should_stop)
+        )
+    except BoardFull as error:
+        raise ApiError(503, "lab_busy", str(error)) from None
+    run_id = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+    return StreamingResponse(
+        lines(events, run_id), media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
