@@ -19,10 +19,21 @@ API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
-    from app.api import code, costs, factorize, health, lab, lessons, ops, presets, trace
+    from app.api import (
+        code,
+        costs,
+        factorize,
+        health,
+        lab,
+        lessons,
+        models,
+        ops,
+        presets,
+        trace,
+    )
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (ops, costs, factorize, presets, code, trace, health, lessons, lab):
+    for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, lab):
         router.include_router(module.router)
     return router
 
