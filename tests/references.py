@@ -19,8 +19,15 @@ REASON = (
 
 
 def tensorflow() -> ModuleType:
-    """``import tensorflow``, or skip the calling module."""
-    return pytest.importorskip("tensorflow", reason=REASON, exc_type=ImportError)
+    """``import tensorflow``, or skip the calling module. TF computes on one thread: the
+    machine is shared, and these are correctness references, not benchmarks."""
+    tf = pytest.importorskip("tensorflow", reason=REASON, exc_type=ImportError)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # the runtime is already up (an earlier module): keep its threads
+        pass
+    return tf
 
 
 def keras() -> ModuleType:

@@ -15,7 +15,7 @@ import pytest
 
 from app.engine import conv2d, depthwise_conv2d, separable_conv2d
 from tests.engine import reference
-from tests.references import REASON
+from tests.references import tensorflow
 
 RNG = np.random.default_rng(10)
 X = RNG.standard_normal((1, 7, 6, 3))
@@ -27,7 +27,7 @@ TEXTBOOK_FILTER = np.ones((2, 2, 1, 1))
 
 @pytest.fixture(scope="module")
 def tf() -> ModuleType:
-    return pytest.importorskip("tensorflow", reason=REASON, exc_type=ImportError)
+    return tensorflow()
 
 
 # ---------------------------------------------------------------- kinder than TF
