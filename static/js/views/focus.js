@@ -51,7 +51,7 @@ export class FocusView {
     if (orientation === "column") {
       // Per channel: window over kernel; channels side by side; the sum under them.
       return {
-        width: channels * gridW + (channels - 1) * GAP + 28,
+        width: channels * gridW + (channels - 1) * (2 * GAP + OPERATOR) + 28,
         height: title + 2 * gridH + OPERATOR + sum + 36,
       };
     }

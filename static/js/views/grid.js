@@ -84,6 +84,12 @@ export class Heatmap {
     this.lastKey = null;
   }
 
+  /** Let the caption wrap within `width` px (a long caption over a small grid). */
+  wrapCaption(width) {
+    this.caption.classList.add("wrap");
+    this.caption.style.maxWidth = `${width}px`;
+  }
+
   setLabel(text) {
     if (this.caption.textContent !== text) this.caption.textContent = text;
   }

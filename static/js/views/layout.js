@@ -55,9 +55,19 @@ export function labelWidth(text) {
   return Math.ceil(textWidth(text, `650 ${state.labelFont}px ${LABEL_FONT}`)) + 18;
 }
 
-/** Height of a grid caption row (its line and the gap under it). */
-export function labelHeight() {
-  return Math.ceil(state.labelFont * 1.25) + 6;
+/** Height of a grid caption row of `lines` lines (and the gap under it). */
+export function labelHeight(lines = 1) {
+  return Math.ceil(state.labelFont * 1.25) * lines + 6;
+}
+
+/**
+ * A caption over a grid `gridWidth` px wide: one line when it fits, else two lines
+ * at about half its width (it wraps at its spaces). {width, lines}.
+ */
+export function captionBox(text, gridWidth) {
+  const full = labelWidth(text);
+  if (full <= gridWidth || !text.includes(" ")) return { width: Math.max(full, gridWidth), lines: 1 };
+  return { width: Math.max(gridWidth, Math.ceil(full * 0.6) + 8), lines: 2 };
 }
 
 /**

@@ -5,9 +5,12 @@ import { t } from "../i18n.js";
 import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap, svgElement } from "./grid.js";
 import {
-  anchor, at, el, filledCells, fitCell, kernelCell, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
+  anchor, at, el, filledCells, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
 } from "./common.js";
 import { scrollIntoViewIfNeeded } from "./depthwise.js";
+import { FocusView, widestTexts } from "./focus.js";
+import { formatNumber } from "./format.js";
+import { captionBox, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class StandardView {
   constructor(root, store, stage, handlers = {}) {
@@ -32,43 +35,82 @@ export class StandardView {
     this.activeOutput = -1;
   }
 
-  build(width, height, maxCell = 96) {
+  /**
+   * Build for a stage area of width × height CSS px: every lane on screen, groups in a
+   * grid, kernels at the inputs' scale, and the focus view when grids cannot carry numbers.
+   */
+  build(width, height, maxCell = null) {
     const { channels: C, outChannels: O, kh, kw, outH, outW, groups } = this;
+    const G = groups;
+    const Cg = this.groupIn;
     const [, hp, wp] = this.padded.shape;
-    const label = 22;
-    const groupHeader = groups > 1 ? 40 : 0;
-    // Lanes in one column when they fit, else in a grid (wires run underneath).
-    const measure = (cell, columns) => {
-      const kc = kernelCell(cell, kh, kw);
-      const laneWidth = wp * cell + 60 + kw * kc;
-      const laneHeight = Math.max(hp * cell, kh * kc) + label + 28;
-      const rowsPerGroup = Math.ceil(this.groupIn / columns);
-      const inputsHeight = groups * (rowsPerGroup * laneHeight + groupHeader) + 10;
-      const inputsWidth = columns * (laneWidth + 12) + (groups > 1 ? 14 : 0);
-      const remaining = width - inputsWidth - 110;
-      const mapWidth = outW * cell + 14;
-      const outColumns = Math.max(1, Math.floor(remaining / mapWidth));
-      const outputsHeight = Math.ceil(O / outColumns) * (outH * cell + label + 12);
-      return { kc, inputsHeight, outputsHeight, fitsWidth: remaining >= mapWidth };
+    this.area = [width, height];
+    const { presenting } = readability();
+    const cap = maxCell ?? (presenting ? 240 : 110);
+    const label = labelHeight();
+    const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
+    const kText = t("stage.kernel_std", { o: O - 1, c: Cg - 1 });
+    const outLabel = labelWidth(t("stage.out_channel", { o: O - 1 }));
+    const wireGap = 90;
+    // Groups in a grid (gc columns), each group's lanes in lc columns, the outputs in
+    // columns of their own; kernels at the inputs' scale. Wires run under the lanes.
+    const sizes = (cell, gc, lc) => {
+      const kBox = captionBox(kText, kw * cell + 4);
+      const laneW = 22 + Math.max(wp * cell + 4, inLabel) + 44 + kBox.width;
+      const laneH = 18 + Math.max(label + hp * cell, labelHeight(kBox.lines) + kh * cell) + 4;
+      const rows = Math.ceil(Cg / lc);
+      const groupW = lc * laneW + (lc - 1) * 12 + (G > 1 ? 16 : 0);
+      const groupH = (G > 1 ? label + 20 : 0) + rows * laneH + (rows - 1) * 8;
+      const groupRows = Math.ceil(G / gc);
+      return { inputsW: gc * groupW + (gc - 1) * 12, inputsH: groupRows * groupH + (groupRows - 1) * 10 };
     };
-    const fit = (columns) => fitCell((c) => {
-      const m = measure(c, columns);
-      return m.fitsWidth && m.inputsHeight <= height && m.outputsHeight <= height;
-    }, 2, maxCell);
-    // One column keeps every wire clear of the other lanes; more only when one is cramped.
-    let best = { cell: fit(1), columns: 1 };
-    if (best.cell < 16) {
-      for (let columns = 2; columns <= Math.min(4, this.groupIn); columns++) {
-        const cell = fit(columns);
-        if (cell > best.cell) best = { cell, columns };
+    const mapW = (cell) => Math.max(outW * cell + 4, outLabel) + 14;
+    const mapH = (cell) => label + outH * cell + 4 + 14;
+    const best = (w, h) => {
+      for (let cell = cap; cell >= 1; cell--) {
+        for (let gc = 1; gc <= G; gc++) {
+          for (let lc = 1; lc <= Cg; lc++) {
+            const { inputsW, inputsH } = sizes(cell, gc, lc);
+            if (inputsH > h) continue;
+            const oc = Math.ceil(O / Math.max(1, Math.floor(h / mapH(cell))));
+            if (inputsW + wireGap + oc * mapW(cell) <= w) return { cell, gc, lc, oc };
+          }
+        }
       }
+      return { cell: 1, gc: G, lc: Cg, oc: O };
+    };
+    const inputTexts = widestTexts(this.padded.data);
+    const focus = new FocusView({ kh, kw, channels: Cg, texts: [...inputTexts, ...widestTexts(this.weight.data)] });
+    let plan = { ...best(width, height), focus: null };
+    if (!numberFont(plan.cell, inputTexts)) {
+      const allowed = (fc) => {
+        const c = focus.size(fc, "column");
+        const r = focus.size(fc, "row");
+        return (c.width < width * 0.45 && c.height <= height) || (r.height < height * 0.45 && r.width <= width);
+      };
+      let fc = focus.cellFor(1.3);
+      while (fc > focus.cellFor(1) && !allowed(fc)) fc -= 1;
+      const column = focus.size(fc, "column");
+      const row = focus.size(fc, "row");
+      const options = [];
+      if (column.width < width * 0.45 && column.height <= height) options.push({ ...best(width - column.width - 16, height), focus: "column" });
+      if (row.height < height * 0.45 && row.width <= width) options.push({ ...best(width, height - row.height - 16), focus: "row" });
+      if (!options.length) options.push({ ...best(width, height - row.height - 16), focus: "row" });
+      plan = { ...options.reduce((x, y) => (y.cell > x.cell ? y : x)), fc };
     }
-    const { cell, columns } = best;
-    const { kc } = measure(cell, columns);
+    const { cell, lc: columns } = plan;
+    this.plan = plan;
     this.cell = cell;
+    const kc = cell;
+    const kernelCaption = captionBox(kText, kw * cell + 4);
 
-    const layout = el("div", "stage-layout standard");
+    const layout = el("div", `stage-layout standard${plan.focus ? ` with-focus focus-${plan.focus}` : ""}`);
+    layout.dataset.cell = String(cell);
+    layout.dataset.focus = plan.focus || "none";
+    const main = el("div", "std-main");
+    main.style.setProperty("--wire-gap", `${wireGap}px`);
     const inputs = el("div", "std-inputs");
+    inputs.style.setProperty("--group-columns", String(plan.gc));
     this.lanes = [];
     for (let g = 0; g < groups; g++) {
       const group = el("div", groups > 1 ? "group" : "group single");
@@ -98,6 +140,7 @@ export class StandardView {
               this.handlers.onKernelCell(this.activeOutput * this.groupIn + (c - g * this.groupIn), i, j)
             : null,
         });
+        if (kernelCaption.lines > 1) kernel.wrapCaption(kernelCaption.width);
         lane.append(input.element, el("span", "times", "⊙"), kernel.element);
         lanesOf.append(lane);
         this.lanes.push({ element: lane, input, kernel, group: g });
@@ -105,6 +148,7 @@ export class StandardView {
       inputs.append(group);
     }
     const outputs = el("div", "std-outputs");
+    outputs.style.setProperty("--output-columns", String(plan.oc));
     this.outputs = [];
     for (let o = 0; o < O; o++) {
       const map = new Heatmap({
@@ -114,13 +158,20 @@ export class StandardView {
       outputs.append(map.element);
       this.outputs.push(map);
     }
-    layout.append(inputs, outputs);
+    main.append(inputs, outputs);
+    layout.append(main);
+    this.focus = null;
+    if (plan.focus) {
+      focus.build(plan.fc, plan.focus);
+      layout.append(focus.element);
+      this.focus = focus;
+    }
     this.root.replaceChildren(layout);
     this.layout = layout;
-    this.wires = wireLayer(layout);
-    sizeWireLayer(this.wires, layout);
-    this.kernelAnchors = this.lanes.map((lane) => anchor(lane.kernel.body, layout, "right"));
-    this.outputAnchors = this.outputs.map((map) => anchor(map.body, layout, "left"));
+    this.wires = wireLayer(main);
+    sizeWireLayer(this.wires, main);
+    this.kernelAnchors = this.lanes.map((lane) => anchor(lane.kernel.body, main, "right"));
+    this.outputAnchors = this.outputs.map((map) => anchor(map.body, main, "left"));
     this.drawn = null;
   }
 
@@ -141,11 +192,26 @@ export class StandardView {
     const cols = Array.from(frame.array("cols").data, (col) => col + this.pad.pad_left);
     for (const lane of this.lanes) lane.input.showWindow(lane.group === g ? rows : null, cols);
     const perMap = outH * outW;
+    const hint = [formatNumber(-scales.maps, 3)];
     this.outputs.forEach((map, m) => {
       const count = filledCells(frame.local, m, perMap);
+      map.numberHint = hint;
       map.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
       map.showCursor(m === o ? frame.scalar("i") : null, frame.scalar("j"));
     });
+    if (this.focus) {
+      const labels = [];
+      for (let c = 0; c < this.groupIn; c++) {
+        const channel = g * this.groupIn + c;
+        labels.push([`${t("arith.window")} · ${t("stage.in_channel", { q: channel })}`, t("stage.kernel_std", { o, c })]);
+      }
+      // One padding mask (kh, kw) serves every channel of the window.
+      const mask = frame.array("padding_mask").data;
+      this.focus.render({
+        window: frame.array("window").data, weights: frame.array("weights").data, mask, labels,
+        sumLabel: `out[${frame.scalar("i")}, ${frame.scalar("j")}, ${o}]`, sum: frame.scalar("output"), scales,
+      });
+    }
   }
 
   showOutput(o, g, scales) {
