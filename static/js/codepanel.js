@@ -1,5 +1,6 @@
 // The Code tab: TensorFlow, Keras and PyTorch code for the current configuration,
 // written by the server (/code), with a copy button. Fetched when the tab is open.
+import { translateComments } from "./codecomments.js";
 import { buildProblem } from "./data.js";
 import { t } from "./i18n.js";
 import { changesTrace } from "./state.js";
@@ -45,7 +46,8 @@ export function initCodePanel(ctx) {
     try {
       const answer = await ctx.callApi("code", { op: problem.op, ...ctx.opBody(problem) }, controller.signal);
       if (controller !== request) return;
-      snippets = Object.fromEntries(FLAVOURS.map((name) => [name, answer[name]]));
+      // The server writes English comments; the page shows them in its language.
+      snippets = Object.fromEntries(FLAVOURS.map((name) => [name, translateComments(answer[name])]));
       status.textContent = t("code.shape", { shape: `[${answer.output_shape.join(", ")}]` });
       show();
       panel.dataset.ready = "true";

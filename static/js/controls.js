@@ -4,8 +4,10 @@ import { t } from "./i18n.js";
 import { PARAMS } from "./state.js";
 import { relevantParams } from "./validate.js";
 import {
-  KERNEL_CONSTANTS, KERNEL_PRESETS, kernelLayout, sliceToken, withSliceToken, withoutSliceEdits,
+  KERNEL_CONSTANTS, KERNEL_PRESETS, kernelLayout, sliceEdited, sliceToken, withSliceToken, withoutSliceEdits,
 } from "./data.js";
+
+const CUSTOM = "custom"; // the menu entry of a hand-edited kernel
 
 /** The visible label of each parameter's control (for messages). */
 export function controlLabels(root) {
@@ -23,7 +25,8 @@ function readControl(element) {
   if (element.type === "radio") return element.checked ? element.value : undefined;
   if (spec.kind === "int") {
     const text = element.value.trim();
-    return /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+    // A fraction stays a number (the message quotes it); an empty box is NaN.
+    return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
   }
   if (spec.kind === "number") return Number(element.value);
   return element.value;
@@ -78,9 +81,11 @@ export function bindControls(root, state) {
         select.dataset.slice = String(s);
         select.addEventListener("change", () => {
           const current = state.values;
+          if (select.value === CUSTOM) return; // "Custom" names hand edits; it is not a preset
+          const layout = kernelLayout(current);
           state.set({
-            kernels: withSliceToken(current, s, select.value, kernelLayout(current).slices),
-            kernel_edits: withoutSliceEdits(current.kernel_edits, s),
+            kernels: withSliceToken(current, s, select.value, layout.slices),
+            kernel_edits: withoutSliceEdits(current.kernel_edits, s, layout.perSlice),
           });
         });
         row.append(label, select);
@@ -89,7 +94,9 @@ export function bindControls(root, state) {
     }
     for (const select of kernelList.querySelectorAll("select")) {
       const s = Number(select.dataset.slice);
-      const token = sliceToken(values, s);
+      // A kernel edited by hand is no longer its preset: the menu says "Custom".
+      const edited = sliceEdited(values.kernel_edits, s, layout.perSlice);
+      const token = edited ? CUSTOM : sliceToken(values, s);
       const options = [...KERNEL_PRESETS.map(String), ...KERNEL_CONSTANTS.map(String)];
       if (!options.includes(token)) options.push(token);
       const signature = options.join("|");
@@ -98,7 +105,8 @@ export function bindControls(root, state) {
         select.replaceChildren(...options.map((option) => {
           const element = document.createElement("option");
           element.value = option;
-          element.textContent = KERNEL_PRESETS.includes(option) ? t(`kernel.preset.${option}`) : t("kernel.preset.const", { n: option });
+          element.textContent = option === CUSTOM ? t("kernel.preset.custom")
+            : KERNEL_PRESETS.includes(option) ? t(`kernel.preset.${option}`) : t("kernel.preset.const", { n: option });
           return element;
         }));
       }

@@ -116,6 +116,11 @@ export function parseEdits(text, arity) {
     if (at < 0) continue;
     const index = part.slice(0, at).split(".").map(Number);
     const value = Number(part.slice(at + 1));
+/** True when a cell of kernel slice `slice` was edited by hand (its preset no longer describes it). */
+export function sliceEdited(text, slice, perSlice = 1) {
+  return withoutSliceEdits(text, slice, perSlice) !== (text || "").split(";").filter(Boolean).join(";");
+}
+
     if (index.length !== arity || index.some((n) => !Number.isInteger(n) || n < 0)) continue;
     if (!Number.isFinite(value)) continue;
     edits.push({ index, value });
@@ -131,11 +136,14 @@ export function withEdit(text, index, value) {
   return kept.join(";");
 }
 
-/** Drop every edit whose first index is `slice` (a new preset replaces that kernel's edits). */
-export function withoutSliceEdits(text, slice) {
+/**
+ * Drop every edit of kernel slice `slice` (a new preset replaces that kernel's edits). An edit's
+ * first index counts `perSlice` kernels per slice (a standard filter has one per input channel).
+ */
+export function withoutSliceEdits(text, slice, perSlice = 1) {
   return (text || "")
     .split(";")
-    .filter((part) => part && Number(part.split(".")[0]) !== slice)
+    .filter((part) => part && Math.floor(Number(part.split(".")[0]) / perSlice) !== slice)
     .join(";");
 }
 

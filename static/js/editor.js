@@ -35,8 +35,10 @@ export function bindEditor(form, state, currentValue) {
   target.addEventListener("change", relabel);
   relabel();
 
-  function say(text) {
+  /** A note under the editor: a problem (red) or, for "done", a plain confirmation. */
+  function say(text, kind = "problem") {
     problem.textContent = text;
+    problem.dataset.kind = kind;
   }
 
   form.addEventListener("submit", (event) => {
@@ -54,7 +56,7 @@ export function bindEditor(form, state, currentValue) {
     if (kind === "input") state.set({ input_edits: withEdit(values.input_edits, index, number) });
     else if (kind === "kernel") state.set({ kernel_edits: withEdit(values.kernel_edits, index, number) });
     else state.set({ pointwise_edits: withEdit(values.pointwise_edits, index.slice(1), number) });
-    say(t("edit.done", { cell: index.join(", "), value: number }));
+    say(t("edit.done", { cell: index.join(", "), value: number }), "done");
   });
 
   form.querySelector("#edit-reset").addEventListener("click", () => {

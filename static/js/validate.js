@@ -27,7 +27,9 @@ export function validate(values, labels) {
     if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
       problems.push({
         param: name,
-        message: t("problem.range", { label: labels[name] || name, min: spec.min, max: spec.max, value }),
+      // An empty box or a word has no number to quote ("got NaN" helps nobody).
+      const key = Number.isFinite(value) ? "problem.range" : "problem.range_empty";
+        message: t(key, { label: labels[name] || name, min: spec.min, max: spec.max, value }),
       });
     }
   }

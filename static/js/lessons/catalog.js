@@ -10,9 +10,12 @@ import * as multiplier from "./multiplier.js";
 import * as outchannels from "./outchannels.js";
 import * as shared from "./shared.js";
 
+// Seed 80: no seeded pointwise weight is 0 (seed 1 zeroes two of output 0's three, so two
+// thirds of lesson 3's equivalent kernel were zeros); sharpen, not identity (8 zeros in 9).
+const LIVELY_SEED = 80;
 const SEPARABLE = {
   op: "separable", source: "ramp", height: 5, width: 5, channels: 3, kh: 3, kw: 3, multiplier: 1, out: 4,
-  kernels: "identity,edge_x,laplacian", pointwise: "random", padding: "SAME",
+  kernels: "sharpen,edge_x,laplacian", pointwise: "random", padding: "SAME", seed: LIVELY_SEED,
 };
 
 export const LESSONS = [
@@ -42,7 +45,8 @@ export const LESSONS = [
     // 4. "My separable network only reaches 10% on MNIST": M = 1 on a grayscale input.
     widget: approximation,
     needs: (v) => v.op === "separable",
-    patch: { op: "separable", source: "digit", height: 10, width: 10, channels: 1, kh: 3, kw: 3, multiplier: 1, out: 4, kernels: "edge_x", pointwise: "random", padding: "SAME" },
+    // Seed 80: none of the 1×4 (or, at M = 3, 3×4) pointwise weights is 0, so no output is blank.
+    patch: { op: "separable", source: "digit", height: 10, width: 10, channels: 1, kh: 3, kw: 3, multiplier: 1, out: 4, kernels: "edge_x", pointwise: "random", padding: "SAME", seed: LIVELY_SEED },
     // 10×10 SAME, C·M = 1: the pointwise stage is steps 100–199; at 199 every output map is done.
     steps: [{ step: 99 }, { step: 199 }, { step: 199 }, { step: 0, patch: { multiplier: 3, kernels: "edge_x,edge_y,laplacian" } }],
   },
@@ -50,7 +54,7 @@ export const LESSONS = [
     // 5. out_channels < in_channels · channel_multiplier.
     widget: outchannels,
     needs: (v) => v.op === "separable",
-    patch: { op: "separable", source: "ramp", height: 5, width: 5, channels: 3, kh: 3, kw: 3, multiplier: 2, out: 2, kernels: "edge_x,edge_y", pointwise: "random", padding: "VALID" },
+    patch: { op: "separable", source: "ramp", height: 5, width: 5, channels: 3, kh: 3, kw: 3, multiplier: 2, out: 2, kernels: "edge_x,edge_y", pointwise: "random", padding: "VALID", seed: LIVELY_SEED },
     // Output 3×3, C·M = 6: the pointwise stage starts at step 54.
     steps: [{ step: 0 }, { step: 54 }, { step: 54 }],
   },

@@ -1,6 +1,7 @@
 // Lesson 6: groups from standard (1) through grouped to depthwise (C). A slider over the
 // valid group counts sets the page's `groups`; the server answers the connectivity, the
 // TF and PyTorch weight shapes, and the output four ways (/lessons/groups).
+import { translateComments } from "../codecomments.js";
 import { escapeHtml, exact, failed, formatNumber, rich, t } from "./common.js";
 
 const METHODS = ["tf_conv2d", "tf_split_concat", "tf_depthwise_sum", "torch_groups"];
@@ -33,18 +34,18 @@ function connectivityHtml(matrix) {
 
 const CODE = `# TensorFlow: split, convolve, concatenate
 xs = tf.split(x, G, axis=-1)           # G tensors [N, H, W, C/G]
-ws = tf.split(w, G, axis=-1)           # w: [kh, kw, C/G, O] -> G x [kh, kw, C/G, O/G]
+ws = tf.split(w, G, axis=-1)           # w: [kh, kw, C/G, C_out] -> G x [kh, kw, C/G, C_out/G]
 y = tf.concat([tf.nn.conv2d(a, b, 1, "SAME") for a, b in zip(xs, ws)], axis=-1)
 # (tf.nn.conv2d(x, w, 1, "SAME") does the same when C is a multiple of C/G)
 
 # PyTorch
-y = F.conv2d(x, w.permute(3, 2, 0, 1), padding="same", groups=G)   # weight [O, C/G, kh, kw]`;
+y = F.conv2d(x, w.permute(3, 2, 0, 1), padding="same", groups=G)   # weight [C_out, C/G, kh, kw]`;
 
 export function mount(element, ctx) {
   element.innerHTML = `<div class="lesson-slider"><label for="groups-slider">${escapeHtml(t("lesson6.slider"))}</label>` +
     `<input type="range" id="groups-slider" min="0" max="0" step="1" value="0">` +
     `<output id="groups-value" for="groups-slider"></output></div><div class="lesson-groups"></div>` +
-    `<details class="lesson-code"><summary>${escapeHtml(t("lesson6.code"))}</summary><pre translate="no"><code>${escapeHtml(CODE)}</code></pre></details>`;
+    `<details class="lesson-code"><summary>${escapeHtml(t("lesson6.code"))}</summary><pre translate="no"><code>${escapeHtml(translateComments(CODE))}</code></pre></details>`;
   const slider = element.querySelector("#groups-slider");
   const body = element.querySelector(".lesson-groups");
   slider.addEventListener("input", () => {

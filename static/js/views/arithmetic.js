@@ -66,11 +66,13 @@ function depthwiseHtml(frame, header) {
   const mask = frame.array("padding_mask").data;
   const sum = frame.scalar("sum");
   const hue = hueClass(q);
-  const outLabel = `out[${frame.scalar("i")}, ${frame.scalar("j")}, ${frame.scalar("out_channel")}]`;
+  // A separable convolution's depthwise maps are z, the pointwise stage's inputs (formula.pointwise).
+  const name = header.kernels.pointwise_filter ? "z" : "out";
+  const outLabel = `${name}[${frame.scalar("i")}, ${frame.scalar("j")}, ${frame.scalar("out_channel")}]`;
   let html = '<div class="arith-row">';
   html += block(`${t("arith.window")} · ${t("stage.in_channel", { q })}`, gridTable("window", window, kh, kw, mask), hue);
   html += op(t("arith.times"));
-  html += block(`${t("arith.weights")} ${t("stage.kernel", { q, r })}`, gridTable("weights", weights, kh, kw), hue);
+  html += block(t("arith.weights_of", { kernel: t("stage.kernel", { q, r }) }), gridTable("weights", weights, kh, kw), hue);
   html += op(t("arith.equals"));
   html += block(t("arith.products"), gridTable("products", products, kh, kw, mask), hue);
   html += op("Σ");
@@ -78,6 +80,8 @@ function depthwiseHtml(frame, header) {
   html += "</div>";
   if (kh * kw <= 12) html += expression(window, weights, mask, 0, kh * kw, sum);
   if (mask.some((m) => m)) html += `<p class="arith-note">${escapeHtml(t("arith.padding_note"))}</p>`;
+  const map = t(name === "z" ? "stage.z_channel" : "stage.out_channel", { o: frame.scalar("out_channel") });
+  html += zeroKernelNote(weights, t("stage.kernel", { q, r }), map);
   return html;
 }
 
@@ -109,8 +113,9 @@ function standardHtml(frame, header) {
   const output = frame.scalar("output");
   html += '<div class="arith-row arith-total">';
   html += op("Σ");
-  html += result(t("arith.sum"), sum, "sum");
+  // Without a bias the sum is the output: one number, not "Sum 27 out[…] 27".
   if (bias !== 0) {
+    html += result(t("arith.sum"), sum, "sum");
     html += op("+");
     html += result(t("arith.bias"), bias, "bias");
     html += op("=");
@@ -122,7 +127,17 @@ function standardHtml(frame, header) {
     for (let c = 0; c < cg; c++) for (let n = 0; n < taps; n++) flatMask[c * taps + n] = mask[n];
     html += expression(window.data, weights, flatMask, 0, cg * taps, sum);
   }
+  if (bias === 0) html += zeroKernelNote(weights, t("kernel.slice.standard", { o }), t("stage.out_channel", { o }));
   return html;
+}
+
+/**
+ * Why a whole map stays 0 (the seed example's w[:, :, 0, 0]): said where the zero sum is shown,
+ * from the weights of this step the server sent; "" when a weight is not 0.
+ */
+function zeroKernelNote(weights, kernel, map) {
+  if (!weights.length || weights.some((w) => w !== 0)) return "";
+  return `<p class="arith-note" data-role="zero-kernel">${escapeHtml(t("stage.zero_kernel", { kernels: kernel, outputs: map }))}</p>`;
 }
 
 /** The products' mask for channel c (offset so that gridTable's offset indexes it). */
@@ -167,12 +182,17 @@ export function formulaText(frame, header) {
   const [kh, kw] = header.kernel_hw;
   const i = frame.scalar("i");
   const j = frame.scalar("j");
+  // Which number is the stride, the dilation and the padding: named in the formula, valued after it
+  // (one name per quantity when both axes agree, the usual case, to keep the formula short).
+  const same = sh === sw && dh === dw && pt === pl;
+  const geometry = same ? t("formula.geometry_same", { s: sh, d: dh, p: pt }) : t("formula.geometry", { sh, sw, dh, dw, pt, pl });
+  const named = (text) => (same ? text.replace(/\b([sd])[hw]·/g, "$1·").replace(/− p[tl]\b/g, "− p") : text);
   if (name === "depthwise") {
     const body = t("formula.depthwise", {
       i, j, q: frame.scalar("q"), r: frame.scalar("r"), m: header.channel_multiplier, o: frame.scalar("out_channel"),
-      sh, sw, dh, dw, pt, pl,
+      out: header.kernels.pointwise_filter ? "z" : "out",
     });
-    return `${body}   ${t("formula.sum_over_dw", { kh, kw })}`;
+    return `${named(body)}   ${t("formula.sum_over_dw", { kh, kw })}   ${geometry}`;
   }
   if (name === "standard") {
     const cg = header.in_channels / header.groups;
@@ -182,8 +202,8 @@ export function formulaText(frame, header) {
       return t("formula.pointwise_op", { i, j, o: frame.scalar("out_channel"), c: cg });
     }
     const key = header.groups > 1 ? "formula.grouped" : "formula.standard";
-    const body = t(key, { i, j, o: frame.scalar("out_channel"), g: frame.scalar("group"), cg, sh, sw, dh, dw, pt, pl });
-    return `${body}   ${t("formula.sum_over_std", { cg, kh, kw })}`;
+    const body = t(key, { i, j, o: frame.scalar("out_channel"), g: frame.scalar("group"), cg });
+    return `${named(body)}   ${t("formula.sum_over_std", { cg, kh, kw })}   ${geometry}`;
   }
   const cm = frame.array("vector").shape[0];
   return `${t("formula.pointwise", { i, j })}   ${t("formula.sum_over_pw", { cm, last: header.out_channels - 1 })}`;

@@ -31,6 +31,7 @@ export class DepthwiseView {
     this.activeLane = -1;
     this.activeMap = -1;
     // A separable convolution's depthwise maps are z (the pointwise formula's name), not outputs.
+    this.mapKey = header.kernels.pointwise_filter ? "stage.z_channel_dw" : "stage.out_channel_dw";
   }
 
   /**
@@ -51,7 +52,7 @@ export class DepthwiseView {
     let outLabelFull = 0;
     let outLabelShort = 0;
     for (let o = 0; o < C * M; o++) {
-      outLabelFull = Math.max(outLabelFull, labelWidth(t("stage.out_channel_dw", { o, q: Math.floor(o / M), m: M, r: o % M })));
+      outLabelFull = Math.max(outLabelFull, labelWidth(t(this.mapKey, { o, q: Math.floor(o / M), m: M, r: o % M })));
     }
     for (let o = 0; o < C * M; o++) outLabelShort = Math.max(outLabelShort, labelWidth(this.mapLabel(o, true)));
     // Modes, most informative first: kernels and full captions; short captions; no kernel

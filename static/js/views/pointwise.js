@@ -43,7 +43,7 @@ export class PointwiseView {
       const q = Math.floor(a / this.multiplier);
       const map = new Heatmap({
         rows: outH, cols: outW, cell, hue: channelHue(q), className: "output",
-        label: t("stage.out_channel_dw", { o: a, q, m: this.multiplier, r: a % this.multiplier }),
+        label: t("stage.z_channel_dw", { o: a, q, m: this.multiplier, r: a % this.multiplier }), // z, as the formula
       });
       inputMaps.append(map.element);
       this.inputs.push(map);
