@@ -21,6 +21,7 @@ import { renderLegends } from "./views/legend.js";
 import { numbersHtml, stepSummary } from "./views/numbers.js";
 import { initPresentation } from "./views/present.js";
 import { StageViews } from "./views/stage.js";
+import { Linking } from "./views/linking.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -106,6 +107,12 @@ bindKeyHandback($("#stage-area"));
 
 const actions = {
   first: () => player.first(),
+const linking = new Linking($("#stage-view"), {
+  seek(step) {
+    player.pause();
+    player.seek(step);
+  },
+});
   back: () => player.stepBy(-1),
   play: () => player.toggle(),
   forward: () => player.stepBy(1),
@@ -322,6 +329,7 @@ function render() {
     store.firstFrameDrawn = true;
     performance.mark("convlens:first-frame"); // playback can start (benchmarks/browser.py)
   }
+  linking.attach(view, store); // hover / click an output or input cell (views/linking.js)
   renderLegends($("#legends"), view.scales);
   // While playing fast, the formula follows at a readable pace, like the arithmetic panel.
   if (!player.playing || performance.now() - lastArithmetic >= 100) {
