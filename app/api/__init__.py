@@ -20,6 +20,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     from app.api import (
+        blocks,
         code,
         costs,
         factorize,
@@ -33,7 +34,7 @@ def api_router() -> APIRouter:
     )
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, lab):
+    for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, blocks, lab):
         router.include_router(module.router)
     return router
 

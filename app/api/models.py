@@ -33,7 +33,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 INSPECT_FIELDS = ("model", "include_weights", "output_encoding")
-RUN_FIELDS = ("model", "layer", "input", "output_encoding")
+RUN_FIELDS = ("model", "layer", "input", "channel", "output_encoding")
 
 
 def _model_error(error: Exception) -> ApiError:
@@ -100,6 +100,16 @@ def _input_array(parts: dict[str, FormPart], settings: Settings) -> Any:
     return source.load("float32")
 
 
+def _channel(parts: dict[str, FormPart]) -> int:
+    if "channel" not in parts:
+        return 0
+    text = parts["channel"].text().strip()
+    if not text.isdigit():
+        raise ApiError(422, "invalid_value", f"channel must be an output channel number, got "
+                       f"{text[:40]!r}", "channel")
+    return int(text)
+
+
 def run_payload(form: RawForm, settings: Settings) -> dict[str, Any]:
     from app import models
 
@@ -113,6 +123,7 @@ def run_payload(form: RawForm, settings: Settings) -> dict[str, Any]:
         limits = models.RunLimits(settings.max_model_activations, settings.max_elements,
                                   settings.max_macs, settings.max_batch)
         run = models.run_layer(model, layer_name, x, limits)
+        steps = models.layer_steps(run, _channel(parts), settings.max_elements)
     except models.ModelError as error:
         raise _model_error(error) from None
 
@@ -139,6 +150,8 @@ def run_payload(form: RawForm, settings: Settings) -> dict[str, Any]:
         },
         "padding": run.padding.as_dict(),
         "activation_elements": run.activation_elements,
+        "steps": {key: value(item) if hasattr(item, "dtype") else item
+                  for key, item in steps.items()},
     }
 
 
@@ -193,6 +206,8 @@ async def inspect_model(request: Request, settings: SettingsDep) -> Response:
         "layer": {"type": "string", "description": "A layer name from /models/inspect."},
         "input": {"type": "string", "description": "JSON: the input in the API's array format "
                   "(nested list or {dtype, shape, data}), NCHW as the model expects."},
+        "channel": {"type": "string", "default": "0", "description": "The output channel "
+                    "whose steps (window, weights, products, sum) are returned."},
         "output_encoding": _ENCODING_FIELD,
     }, ["model", "layer", "input"]),
 )
@@ -201,7 +216,8 @@ async def run_model(request: Request, settings: SettingsDep) -> Response:
     ``layer_input`` and ``layer_output``; ConvLens' engine computes ``engine_output`` from
     ``layer_input`` and the layer's weights (``engine``: the op, its arguments and the
     filter in TF's layout, ready for ``/api/v1/trace``); ``matches`` is float32 equality
-    within rtol = atol = 1e-5."""
+    within rtol = atol = 1e-5. ``steps``: the engine's trace of output ``channel`` (every
+    window, the weights, the products and the sums), for stepping through the layer."""
     form = await read_form(request, settings.max_model_bytes + FORM_OVERHEAD_BYTES,
                            "/api/v1/models/run")
     payload = await run_in_threadpool(lambda: dumps(run_payload(form, settings)))

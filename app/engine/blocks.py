@@ -570,13 +570,18 @@ def mobilenet_v1_block(in_channels: int, out_channels: int, strides: int = 1, se
 
 def inverted_residual_block(in_channels: int, out_channels: int, expansion: int = 6,
                             strides: int = 1, seed: int = 0, dtype: Any = np.float32,
-                            epsilon: float = 1e-3) -> Block:
+                            epsilon: float = 1e-3, project_activation: str = "linear") -> Block:
     """MobileNetV2's inverted residual: expand 1x1 (x ``expansion``) -> BN -> ReLU6 ->
     depthwise 3x3 (``strides``) -> BN -> ReLU6 -> project 1x1 -> BN (linear) -> + input.
 
     The expand stages are skipped when ``expansion`` is 1 (as MobileNetV2 does); the
     residual add is there only when ``strides`` is 1 and ``in_channels == out_channels``.
+    ``project_activation="relu6"`` adds the activation MobileNetV2 leaves out (the lesson's
+    counter-example: it zeroes every negative value of the narrow bottleneck).
     """
+    if project_activation not in ("linear", "relu6", "relu"):
+        raise ValueError(f"project_activation must be 'linear', 'relu' or 'relu6', got "
+                         f"{project_activation!r}")
     _check_sizes(in_channels=in_channels, out_channels=out_channels, expansion=expansion,
                  strides=strides)
     weights = _Weights(seed, dtype)
@@ -597,6 +602,8 @@ def inverted_residual_block(in_channels: int, out_channels: int, expansion: int 
         ConvStage("project", "pointwise", weights.kernel((1, 1, hidden, out_channels), hidden)),
         weights.batch_norm("project_bn", out_channels, epsilon),
     ]
+    if project_activation != "linear":
+        stages.append(ActivationStage(f"project_{project_activation}", project_activation))
     if strides == 1 and in_channels == out_channels:
         stages.append(AddStage("add", "input"))
     return Block("inverted_residual", tuple(stages))

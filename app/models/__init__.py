@@ -10,7 +10,16 @@ The engine never imports this room; the API does.
 
 from app.models.errors import ModelError
 from app.models.graph import ConvLayer, OnnxModel, classify, load_model
-from app.models.runtime import ATOL, RTOL, LayerRun, RunLimits, clear_caches, engine_call, run_layer
+from app.models.runtime import (
+    ATOL,
+    RTOL,
+    LayerRun,
+    RunLimits,
+    clear_caches,
+    engine_call,
+    layer_steps,
+    run_layer,
+)
 from app.models.shipped import SHIPPED_MODEL, SHIPPED_MODEL_INFO
 
 __all__ = [
@@ -26,6 +35,7 @@ __all__ = [
     "classify",
     "clear_caches",
     "engine_call",
+    "layer_steps",
     "load_model",
     "run_layer",
 ]

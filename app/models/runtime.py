@@ -302,6 +302,59 @@ def run_layer(model: OnnxModel, layer_name: str, x: np.ndarray, limits: RunLimit
                     filters, entry.activation_elements)
 
 
+def layer_steps(run: LayerRun, channel: int, max_elements: int) -> dict[str, Any]:
+    """The teaching steps of one output channel of the layer, from the engine's trace.
+
+    For every output position ``(i, j)`` of channel ``channel`` (batch element 0): the
+    window of ``layer_input`` under the kernel (padding cells marked), the products with
+    the layer's weights, their sum, the bias and the output value. ``window`` and
+    ``products`` have shape (P, Cg, kh, kw) with P = Ho*Wo and Cg the channels one output
+    reads (1 for depthwise); ``weights`` (Cg, kh, kw).
+    """
+    layer = run.layer
+    if isinstance(channel, bool) or not isinstance(channel, int) or not (
+            0 <= channel < layer.out_channels):
+        raise ModelError(f"channel must be an output channel of layer {layer.name}, 0 to "
+                         f"{layer.out_channels - 1}, got {channel!r}", field="channel",
+                         code="invalid_value")
+    _, _, ho, wo = run.layer_output.shape
+    kh, kw = layer.kernel_hw
+    group_in = layer.in_channels // layer.groups
+    if ho * wo * group_in * kh * kw * 2 > max_elements:
+        raise ModelError(f"channel: the steps of one output channel of {layer.name} have "
+                         f"{ho * wo * group_in * kh * kw * 2:,} values; the limit is "
+                         f"{max_elements:,} (max_elements)", status=413,
+                         code="too_many_elements", field="channel")
+    name = "filter" if run.engine_op == "depthwise_conv2d" else "filters"
+    trace = engine.build_trace(run.engine_op, {
+        "input": run.layer_input[:1], name: run.engine_filter, **run.engine_arguments})
+    rows = [trace.step(channel * ho * wo + pixel) for pixel in range(ho * wo)]
+
+    def stacked(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        return np.stack([np.asarray(row[key]).reshape(shape) for row in rows])
+
+    window = stacked("window", (group_in, kh, kw))  # (P, Cg, kh, kw)
+    products = stacked("products", (group_in, kh, kw))
+    sums = stacked("sum", ()).astype(np.float64)  # (P,)
+    bias = 0.0 if layer.bias is None else float(layer.bias[channel])
+    if run.engine_op == "depthwise_conv2d":
+        q = channel // layer.channel_multiplier
+        input_channels = [q]
+    else:
+        group = channel // (layer.out_channels // layer.groups)
+        input_channels = list(range(group * group_in, (group + 1) * group_in))
+    return {
+        "channel": channel, "input_channels": input_channels, "steps": ho * wo,
+        "output_hw": [ho, wo], "i": [int(row["i"]) for row in rows],
+        "j": [int(row["j"]) for row in rows],
+        "padding_mask": stacked("padding_mask", (kh, kw)).astype(bool).tolist(),  # (P, kh, kw)
+        "window": window, "weights": np.asarray(rows[0]["weights"]).reshape(group_in, kh, kw),
+        "products": products, "sum": sums, "bias": bias,
+        "output": run.engine_output[0, channel].reshape(-1).astype(np.float64),
+        "reference": run.layer_output[0, channel].reshape(-1).astype(np.float64),
+    }
+
+
 def clear_caches() -> None:
     """Forget parsed models and sessions (tests; memory measurements)."""
     from app.models.graph import _CACHE

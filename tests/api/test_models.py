@@ -293,3 +293,23 @@ def test_the_form_itself(client) -> None:
     cut = client.post(INSPECT, content=b"--b\r\nContent-Disposition: form-data; name=model\r\n\r\n"
                       b"abc", headers={"content-type": "multipart/form-data; boundary=b"})
     assert "truncated" in assert_error(cut, 400, "malformed_form")["message"]
+
+
+def test_the_steps_of_one_output_channel_explain_its_values(client) -> None:
+    data = _bytes(build.grouped_conv())
+    x = _image((1, 6, 7, 7), 3)
+    body = run(client, data, "grouped", x, channel="3", output_encoding="base64").json()
+    steps = body["steps"]
+    assert steps["channel"] == 3 and steps["input_channels"] == [3, 4, 5]  # group 1 of 2
+    assert steps["steps"] == 36 and steps["output_hw"] == [6, 6]
+    window, products = decoded(steps["window"]), decoded(steps["products"])
+    assert window.shape == products.shape == (36, 3, 3, 3)
+    weight = _initializers(build.grouped_conv())["grouped.weight"][3]  # (3, 3, 3)
+    np.testing.assert_array_equal(decoded(steps["weights"]), weight)
+    # Step (i=0, j=0): pads top 1 and left 0, so the window's first row is padding.
+    assert np.array(steps["padding_mask"])[0, 0].all()
+    np.testing.assert_array_equal(window[0, :, 1:, :], x[0, 3:6, 0:2, 0:3])
+    np.testing.assert_allclose(products, window * weight, rtol=1e-6)
+    outputs = decoded(steps["sum"]) + steps["bias"]
+    np.testing.assert_allclose(outputs, decoded(steps["reference"]), rtol=1e-5, atol=1e-5)
+    assert_error(run(client, data, "grouped", x, channel="4"), 422, "invalid_value", "channel")

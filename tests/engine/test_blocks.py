@@ -125,6 +125,10 @@ def test_inverted_residual_adds_the_input_only_when_shapes_allow() -> None:
     assert outputs["expand"].shape == (1, 5, 5, 24)
     assert outputs["depthwise_relu6"].max() <= 6 and outputs["depthwise_relu6"].min() >= 0
     assert outputs["project_bn"].min() < 0  # linear bottleneck: no activation after project
+    clipped = engine.inverted_residual_block(4, 4, project_activation="relu6")
+    assert clipped.stage_names()[-2:] == ["project_relu6", "add"]
+    outputs = {o.name: o.output for o in engine.run_block(clipped, x)}
+    np.testing.assert_array_equal(outputs["project_relu6"], np.clip(outputs["project_bn"], 0, 6))
 
 
 def test_xception_orders() -> None:

@@ -1,0 +1,151 @@
+"""``POST /api/v1/blocks``: a block (MobileNetV1, inverted residual, Xception order) run stage by
+stage on a seeded input, with every intermediate map and each stage's costs.
+
+The block is one configuration: its stages in order, each with its output map, its
+weights (kernels, BatchNorm's scale and shift) and its cost (weights, MACs, activation
+bytes, arithmetic intensity), and the block against the standard convolution it replaces.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from app import engine
+from app.api.arrays import output_value
+from app.api.body import JsonBody, body_docs, json_body
+from app.api.errors import ERROR_RESPONSES, ApiError
+from app.api.responses import dumps
+from app.settings import Settings
+
+router = APIRouter(tags=["blocks"])
+
+
+class BlockRequest(BaseModel):
+    """A block and its input: the seeded teaching weights of ``app.engine``'s builders."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "block": "inverted_residual", "in_channels": 4, "out_channels": 4, "expansion": 6,
+        "strides": 1, "input_hw": 8, "seed": 0,
+    }]})
+    block: Literal["mobilenet_v1", "inverted_residual", "xception"] = Field(
+        "inverted_residual", description="Which block: MobileNetV1, MobileNetV2's inverted "
+        "residual, or Xception's order question.")
+    in_channels: int = Field(4, ge=1, le=64)
+    out_channels: int = Field(4, ge=1, le=64)
+    expansion: int = Field(6, ge=1, le=8, description="Inverted residual: expand x t.")
+    strides: Literal[1, 2] = Field(1, description="Stride of the depthwise 3x3.")
+    order: Literal["depthwise_first", "pointwise_first"] = Field(
+        "depthwise_first", description="Xception: which 1-stage comes first.")
+    activation_between: Literal["none", "relu"] = Field(
+        "none", description="Xception: an activation between the two stages or not.")
+    project_activation: Literal["linear", "relu6"] = Field(
+        "linear", description="Inverted residual: linear bottleneck (MobileNetV2) or ReLU6.")
+    fold_batch_norm: bool = Field(False, description="Fold each BatchNorm into its conv.")
+    input_hw: int = Field(8, ge=2, le=64, description="Input height = width.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the weights and the input.")
+    output_encoding: Literal["list", "base64"] = "list"
+
+
+_BODY = json_body("BlockRequest", BlockRequest)
+EXAMPLE = {"block": "inverted_residual", "in_channels": 4, "out_channels": 4, "expansion": 6,
+           "strides": 1, "input_hw": 8, "seed": 0}
+
+
+def _build(request: BlockRequest) -> engine.Block:
+    if request.block == "mobilenet_v1":
+        block = engine.mobilenet_v1_block(request.in_channels, request.out_channels,
+                                          request.strides, request.seed)
+    elif request.block == "inverted_residual":
+        block = engine.inverted_residual_block(
+            request.in_channels, request.out_channels, request.expansion, request.strides,
+            request.seed, project_activation=request.project_activation)
+    else:
+        between = None if request.activation_between == "none" else request.activation_between
+        block = engine.xception_block(request.in_channels, request.out_channels, request.order,
+                                      between, request.seed)
+    return engine.fold_batch_norm(block) if request.fold_batch_norm else block
+
+
+def _check(costs: engine.BlockCost, settings: Settings) -> None:
+    for stage in costs.stages:
+        if math.prod(stage.output_shape) > settings.max_elements:
+            raise ApiError(413, "too_many_elements", f"stage {stage.name}'s map has "
+                           f"{math.prod(stage.output_shape):,} elements; the limit is "
+                           f"{settings.max_elements:,} (max_elements)", "input_hw")
+        if stage.output_shape[3] > settings.max_channels:
+            raise ApiError(413, "too_many_channels", f"stage {stage.name} has "
+                           f"{stage.output_shape[3]} channels; the limit is "
+                           f"{settings.max_channels} (max_channels)", "expansion")
+    if costs.macs > settings.max_macs:
+        raise ApiError(413, "too_much_work", f"the block takes {costs.macs:,} multiply-adds; "
+                       f"the limit is {settings.max_macs:,} (max_macs)", "input_hw")
+
+
+def _stage_arrays(stage: Any, encode: Any) -> dict[str, Any]:
+    if isinstance(stage, engine.ConvStage):
+        return {"kernel": encode(stage.kernel),
+                "bias": None if stage.bias is None else encode(stage.bias)}
+    if isinstance(stage, engine.BatchNormStage):
+        scale, shift = stage.scale_shift()
+        return {"scale": encode(scale), "shift": encode(shift)}
+    return {}
+
+
+def blocks_payload(request: BlockRequest, settings: Settings) -> dict[str, Any]:
+    block = _build(request)
+    shape = (1, request.input_hw, request.input_hw, request.in_channels)
+    costs = engine.block_costs(block, shape)
+    _check(costs, settings)
+    x = np.random.default_rng(request.seed + 1).standard_normal(shape).astype(np.float32)
+    outputs = engine.run_block(block, x)
+
+    def encode(array: np.ndarray) -> Any:
+        return output_value(array, request.output_encoding)
+
+    stages = []
+    for described, stage, output, cost in zip(block.describe(), block.stages, outputs,
+                                              costs.stages, strict=True):
+        channels_first = output.output[0].transpose(2, 0, 1)  # (C, H, W)
+        stages.append({
+            **described, **_stage_arrays(stage, encode),
+            "output": encode(channels_first), "output_shape": list(channels_first.shape),
+            "zero_fraction": float((channels_first == 0).mean()),
+            "min": float(channels_first.min()), "max": float(channels_first.max()),
+            "cost": cost.as_dict(),
+        })
+    return {
+        "block": request.block, "name": block.name, "stage_names": block.stage_names(),
+        "input": encode(x[0].transpose(2, 0, 1)), "input_shape": [request.in_channels,
+                                                                 request.input_hw,
+                                                                 request.input_hw],
+        "stages": stages, "costs": {key: value for key, value in costs.as_dict().items()
+                                    if key != "stages"},
+    }
+
+
+@router.post(
+    "/blocks",
+    summary="A block (MobileNetV1, inverted residual, Xception order) stage by stage",
+    responses={200: {"content": {"application/json": {"example": {
+        "block": "inverted_residual", "stage_names": ["expand", "expand_bn", "expand_relu6",
+                                                      "depthwise", "depthwise_bn",
+                                                      "depthwise_relu6", "project",
+                                                      "project_bn", "add"],
+        "costs": {"macs": 29440, "standard": {"macs": 9216}},
+    }}}}, **ERROR_RESPONSES},
+    openapi_extra=body_docs("BlockRequest", {"inverted_residual_4_to_4": EXAMPLE}),
+)
+async def blocks(request: Request, body: Annotated[JsonBody, Depends(_BODY)]) -> Response:
+    """Each stage in order (``app.engine.run_block``): name, kind, arguments, weights
+    (kernels in TF layout, BatchNorm as ``scale`` and ``shift``), the output map (C, H, W),
+    and its cost (``block_costs``: weights, MACs, activation bytes, bytes moved, arithmetic
+    intensity); ``costs`` totals the block against the standard 3x3 conv it replaces."""
+    settings: Settings = request.app.state.settings
+    payload = await run_in_threadpool(lambda: dumps(blocks_payload(body.parse(), settings)))
+    return Response(payload, media_type="application/json")

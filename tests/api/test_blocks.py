@@ -1,0 +1,58 @@
+"""``POST /api/v1/blocks``: every stage's map equals the engine's run, costs as the engine gives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app import engine
+from tests.api.helpers import assert_error, decoded
+
+BLOCKS = "/api/v1/blocks"
+
+
+def test_an_inverted_residual_stage_by_stage(client) -> None:
+    body = client.post(BLOCKS, json={"block": "inverted_residual", "in_channels": 4,
+                                     "out_channels": 4, "expansion": 6, "input_hw": 6,
+                                     "output_encoding": "base64"}).json()
+    assert body["stage_names"] == ["expand", "expand_bn", "expand_relu6", "depthwise",
+                                   "depthwise_bn", "depthwise_relu6", "project", "project_bn",
+                                   "add"]
+    block = engine.inverted_residual_block(4, 4, 6, 1, 0)
+    x = decoded(body["input"]).transpose(1, 2, 0)[None]  # (1, H, W, C)
+    for stage, gold in zip(body["stages"], engine.run_block(block, x), strict=True):
+        np.testing.assert_array_equal(decoded(stage["output"]), gold.output[0].transpose(2, 0, 1))
+    bn = body["stages"][1]
+    scale, shift = block.stages[1].scale_shift()
+    np.testing.assert_array_equal(decoded(bn["scale"]), scale)
+    np.testing.assert_array_equal(decoded(bn["shift"]), shift)
+    costs = engine.block_costs(block, (1, 6, 6, 4))
+    assert body["costs"]["macs"] == costs.macs
+    assert body["costs"]["standard"] == {"weights": 9 * 4 * 4, "macs": 36 * 9 * 4 * 4}
+    assert body["stages"][3]["cost"]["macs"] == 36 * 9 * 24
+
+
+def test_the_linear_bottleneck_against_relu6(client) -> None:
+    request = {"block": "inverted_residual", "in_channels": 4, "out_channels": 4, "seed": 3}
+    linear = client.post(BLOCKS, json=request).json()["stages"]
+    clipped = client.post(BLOCKS, json={**request, "project_activation": "relu6"}).json()
+    assert linear[-2]["name"] == "project_bn" and linear[-2]["min"] < 0
+    assert clipped["stages"][-2]["name"] == "project_relu6"
+    assert clipped["stages"][-2]["zero_fraction"] > 0.2
+
+
+def test_folding_and_the_other_blocks(client) -> None:
+    folded = client.post(BLOCKS, json={"block": "mobilenet_v1", "fold_batch_norm": True,
+                                       "strides": 2}).json()
+    assert folded["stage_names"] == ["depthwise", "depthwise_relu", "pointwise",
+                                     "pointwise_relu"]
+    assert folded["stages"][0]["output_shape"] == [4, 4, 4]
+    xception = client.post(BLOCKS, json={"block": "xception", "order": "pointwise_first",
+                                         "activation_between": "relu", "out_channels": 6}).json()
+    assert xception["stage_names"] == ["pointwise", "between", "depthwise"]
+
+
+def test_limits(client_with) -> None:
+    response = client_with(max_macs=1000).post(BLOCKS, json={"block": "mobilenet_v1"})
+    assert "(max_macs)" in assert_error(response, 413, "too_much_work", "input_hw")["message"]
+    assert_error(client_with().post(BLOCKS, json={"block": "resnet"}), 422, "invalid_value",
+                 "block")
