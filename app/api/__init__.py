@@ -34,7 +34,8 @@ def api_router() -> APIRouter:
     )
 
     router = APIRouter(prefix=API_PREFIX)
-    for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, blocks, lab):
+    for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, blocks,
+                   lab):
         router.include_router(module.router)
     return router
 
