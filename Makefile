@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve install install-test chromium test test-fast package-test lint bench clean
+.PHONY: serve install install-test chromium test test-fast package-test docker-test lint bench clean
 
 serve: install  ## create the venv, install, serve on http://127.0.0.1:8000
 	$(BIN)/convlens serve
@@ -44,6 +44,10 @@ test-fast: install-test  ## everything but the browser tests and the slow TF/Ker
 
 package-test: install-test  ## the wheel test, its dependencies resolved from pip's index
 	CONVLENS_PACKAGE_TEST_INDEX=1 $(BIN)/pytest tests/deploy/test_wheel.py
+
+docker-test: install-test  ## the real image: Debian base (cached), buildah build, run, HEALTHCHECK
+	apt-get install -y -q debootstrap buildah >/dev/null 2>&1 || echo "cannot apt-get install debootstrap buildah: the image test will be skipped"
+	CONVLENS_IMAGE_TEST=1 $(BIN)/pytest tests/deploy/test_image.py
 
 lint: install-test
 	$(BIN)/ruff check app tests benchmarks
