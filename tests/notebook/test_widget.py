@@ -184,3 +184,16 @@ def test_bundle_reuses_the_pages_modules() -> None:
     assert "export default" in esm and "cdn" not in esm.lower()
     css = widget_css()
     assert css.startswith(".convlens-widget {") and "html, body" not in css
+
+
+def test_the_repository_notebook_has_its_outputs_cleared() -> None:
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / "convlens.ipynb")
+                          .read_text("utf-8"))
+    cells = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert cells and all(not cell["outputs"] and cell["execution_count"] is None
+                         for cell in cells)
+    sources = "".join("".join(cell["source"]) for cell in cells)
+    for op in ("depthwise_conv2d", "separable_conv2d", "torch_conv2d", "groups="):
+        assert op in sources
