@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.blas import limit_blas_threads
+from app.memory import TrimWhenIdle, limit_arenas
 from app.settings import STATIC_DIR, Settings
 
 # Before anything imports NumPy (the API does, inside create_app).
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     application.state.settings = settings
+    limit_arenas(settings.malloc_arenas)  # before the worker threads allocate
     application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from app import docs, pages
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.security import protect
 
     include_api(application)
+    application.add_middleware(TrimWhenIdle)
     application.include_router(pages.router)
     application.include_router(docs.router)
     protect(application, settings)

@@ -66,6 +66,12 @@ class Settings:
     # Idle keep-alive connections are closed after this; behind a load balancer, set it
     # above the balancer's idle timeout, or it reuses a connection the app is closing.
     keep_alive_seconds: int = 5
+    # The request line and headers of one request, in bytes: past it, 431 and the
+    # connection closed (app.server's protocol; uvicorn alone has no such limit).
+    max_header_bytes: int = 64 * 1024
+    # glibc malloc arenas the worker threads share (0: glibc's default of 8 per core);
+    # free memory goes back to the system whenever no request is in flight (app.memory).
+    malloc_arenas: int = 2
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     frame_ancestors: str = "'self'"
 

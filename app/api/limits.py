@@ -95,7 +95,17 @@ def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
     macs = spatial_macs(plan)
     if plan.op == "separable_conv2d":
         macs += positions * plan.spatial_out_channels * plan.out_channels
-    # The engine's window copies (N*Ho*Wo*C*kh*kw) never exceed the spatial MACs.
+    if not plan.is_depthwise:
+        # im2col: N*Ho*Wo*kh*kw*C window values (never more than the MACs), copied once
+        # more per group when there are groups; both within max_macs.
+        copies = positions * plan.kernel_hw[0] * plan.kernel_hw[1] * plan.in_channels
+        copies *= 2 if plan.groups > 1 else 1
+        if copies > settings.max_macs:
+            raise _too_large(
+                "too_much_work", "input",
+                f"The grouped convolution copies {copies:,} window values; the limit is "
+                f"{settings.max_macs:,} (max_macs). Use a smaller input or kernel",
+            )
     if macs > settings.max_macs:
         raise _too_large(
             "too_much_work", "input",
@@ -154,3 +164,26 @@ def check_stream_bytes(estimate: int, settings: Settings) -> None:
             f"{settings.max_stream_bytes:,} (max_stream_bytes). Lower precision, use the "
             "binary encoding, or trace a smaller configuration",
         )
+
+
+# Bytes per unit of each limit, in the worst case (tests/api/test_memory_walk.py measures
+# every route at its worst shapes against the sum).
+BODY_BYTES_PER_BYTE = 10  # the raw body twice, and <= 8 bytes of Python objects per byte
+WINDOW_COPIES = 1  # im2col columns and a grouped conv's per-group copy: max_macs values
+ARRAYS_PER_REQUEST = 8  # float64 inputs, padded input, intermediates, results
+RESULTS_PER_ANSWER = 4  # /lessons/groups answers its output four ways
+ENCODED_BYTES_PER_VALUE = 64  # a Python float in a list (32), its JSON text (<= 25), gzip
+
+
+def memory_bound(settings: Settings) -> int:
+    """The most memory one request may need above an idle worker, from the limits.
+
+    The body is parsed before anything else is allocated, then dropped to arrays:
+    the larger of parsing (``max_body_bytes``) and computing (window copies bounded by
+    ``max_macs``, arrays by ``max_elements``), plus encoding the results.
+    """
+    parsing = BODY_BYTES_PER_BYTE * settings.max_body_bytes
+    computing = 8 * (WINDOW_COPIES * settings.max_macs
+                     + ARRAYS_PER_REQUEST * settings.max_elements)
+    encoding = RESULTS_PER_ANSWER * ENCODED_BYTES_PER_VALUE * settings.max_elements
+    return max(parsing, computing) + encoding

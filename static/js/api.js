@@ -368,3 +368,35 @@ export async function callApi(name, body, signal) {
   const response = await postJson(LESSON_ENDPOINTS[name], body, signal);
   return response.json();
 }
+
+/** A built-in photo (app/photos) as a PNG Blob, to read like an uploaded file. */
+export async function fetchPhoto(name, signal) {
+  const response = await fetch(`${API}/presets/photos/${encodeURIComponent(name)}.png`, { signal });
+  if (!response.ok) throw new ApiError({ status: response.status, message: `photo ${name}: ${response.status}` });
+  return response.blob();
+}
+
+// ---------------------------------------------------------------- training lab
+
+/**
+ * Stream one training run of the lab (POST /lab/train): call `onEvent` with every
+ * NDJSON event as it arrives (header, queue, epoch, end, error). Rejects with ApiError
+ * when the server refuses the run, or with an AbortError (the server then stops a run
+ * nobody else watches).
+ */
+export async function streamLab(body, onEvent, signal) {
+  let response;
+  try {
+    response = await fetch(API + "/lab/train", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ code: "offline", message: String(error.message || error) });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  await readLines(response, (line) => onEvent(JSON.parse(line)));
+}

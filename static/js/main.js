@@ -16,12 +16,11 @@ import { validate } from "./validate.js";
 import { arithmeticHtml, formulaText } from "./views/arithmetic.js";
 import { costTableHtml, renderCostChart } from "./views/charts.js";
 import { at } from "./views/common.js";
-import { downsampleImage } from "./data.js";
+import { initPhoto, inputPalette, missingInputMessage, photoColor, photoLegend } from "./photo.js";
 import { renderLegends } from "./views/legend.js";
 import { numbersHtml, stepSummary } from "./views/numbers.js";
 import { initPresentation } from "./views/present.js";
 import { StageViews } from "./views/stage.js";
-import { Linking } from "./views/linking.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -66,6 +65,10 @@ const views = new StageViews($("#stage-view"), {
       pick("kernel", s, i, j);
     }
   },
+  /** A photo's input grids are drawn in its own colours (photo.js); null for other inputs. */
+  inputPalette(q) {
+    return inputPalette(state.values, q);
+  },
   onPointwiseCell(a, k) {
     pick("pointwise", 0, a, k);
   },
@@ -107,12 +110,6 @@ bindKeyHandback($("#stage-area"));
 
 const actions = {
   first: () => player.first(),
-const linking = new Linking($("#stage-view"), {
-  seek(step) {
-    player.pause();
-    player.seek(step);
-  },
-});
   back: () => player.stepBy(-1),
   play: () => player.toggle(),
   forward: () => player.stepBy(1),
@@ -167,7 +164,7 @@ function startTrace() {
   }
   const problem = buildProblem(values);
   if (!problem) {
-    showStatus(t("problem.image_missing"), "problem");
+    showStatus(missingInputMessage(values), "problem");
     return;
   }
   showStatus(t("status.loading"));
@@ -329,8 +326,8 @@ function render() {
     store.firstFrameDrawn = true;
     performance.mark("convlens:first-frame"); // playback can start (benchmarks/browser.py)
   }
-  linking.attach(view, store); // hover / click an output or input cell (views/linking.js)
-  renderLegends($("#legends"), view.scales);
+  const photo = frame.stage.name === "pointwise" ? null : photoLegend(state.values);
+  renderLegends($("#legends"), view.scales, photo && { ...photo, colorOf: photoColor });
   // While playing fast, the formula follows at a readable pace, like the arithmetic panel.
   if (!player.playing || performance.now() - lastArithmetic >= 100) {
     show($("#formula"), "textContent", formulaText(frame, store.header));
@@ -373,23 +370,8 @@ $("#example").addEventListener("change", (event) => {
   event.target.value = "";
 });
 
-$("#upload").addEventListener("change", async (event) => {
-  const file = event.target.files && event.target.files[0];
-  const message = $("#problem-image");
-  if (!file) return;
-  try {
-    const bitmap = await createImageBitmap(file);
-    const values = state.values;
-    const height = Number.isInteger(values.height) && values.height >= 3 && values.height <= 64 ? values.height : 16;
-    const width = Number.isInteger(values.width) && values.width >= 3 && values.width <= 64 ? values.width : 16;
-    const image = downsampleImage(bitmap, height, width, values.color);
-    bitmap.close();
-    message.textContent = "";
-    state.set({ source: "image", image, height, width, channels: values.color === "gray" ? 1 : 3, input_edits: "", step: 0 });
-  } catch {
-    message.textContent = t("problem.image_read");
-  }
-});
+// Photos: upload, drop on the stage, built-in photos, resampling from the original (photo.js).
+initPhoto({ state });
 
 // Tabs: Arithmetic | Numbers | Cost (arrow keys move between them, as the ARIA pattern says).
 const tabs = Array.from(document.querySelectorAll('[role="tab"]'));

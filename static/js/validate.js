@@ -29,7 +29,7 @@ export function validate(values, labels) {
         param: name,
       // An empty box or a word has no number to quote ("got NaN" helps nobody).
       const key = Number.isFinite(value) ? "problem.range" : "problem.range_empty";
-        message: t(key, { label: labels[name] || name, min: spec.min, max: spec.max, value }),
+        message: t("problem.range", { label: labels[name] || name, min: spec.min, max: spec.max, value }),
       });
     }
   }

@@ -95,3 +95,15 @@ def test_the_depthwise_kernels_repeated_input_is_bounded(client_with, monkeypatc
     error = assert_error(client.post(OP_PATHS["depthwise_conv2d"], json=body), 413,
                          "too_many_elements", "filter")
     assert "262,144" in error["message"] and "repeated" in error["message"]
+
+
+def test_a_grouped_convolutions_window_copies_are_bounded(client_with, monkeypatch) -> None:
+    # 2 groups of 2 channels, 2 outputs: 8x8 positions x 9 taps x 4 channels = 2304 window
+    # values, copied once more to order them by group: 4608 > 4000, though 2304 MACs fit.
+    client = client_with(max_macs=4000)
+    body = {"input": declared((1, 10, 10, 4)), "filters": declared((3, 3, 2, 2)),
+            "strides": 1, "padding": "VALID"}
+    never_loaded(monkeypatch)
+    error = assert_error(client.post(OP_PATHS["conv2d"], json=body), 413, "too_much_work",
+                         "input")
+    assert "4,608" in error["message"]

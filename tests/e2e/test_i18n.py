@@ -27,9 +27,7 @@ ALLOWED = {
     "PNG", "WebM", "English", "Esc", "Home", "End", "Space", "Sobel", "SAME", "VALID", "NHWC",
     "NCHW",
     "channel_multiplier", "groups", "out_channels", "in_channels", "filters", "output",
-    "conv2d", "out", "sum", "Σ_r", "dw", "pw", "kh", "kw", "di", "dj", "cg",
-    # Names in formulas and code comments (the output count, Keras arguments, a PyTorch class).
-    "C_out", "strides", "dilation_rate", "Conv2d", "pad_top", "pad_left",
+    "conv2d", "out", "sum", "C_out", "strides", "dilation_rate", "Conv2d", "pad_top", "pad_left", "Σ_r", "dw", "pw", "kh", "kw", "di", "dj", "cg",
 }
 
 

@@ -49,8 +49,7 @@ def test_one_kernel_notation_z_maps_and_a_formula_that_names_its_numbers(demo: D
     assert _captions(demo, "#kernel-preset-list label") == stage
     assert "w[:, :, 0, 0]" in page.inner_text("#arithmetic")
     formula = page.inner_text("#formula")
-    expected = "out[0, 0, 0·2+0 = 0] = Σ x[s·0 + d·di − p, s·0 + d·dj − p, 0]"
-    assert formula.startswith(expected), formula
+    assert formula.startswith("out[0, 0, 0·2+0 = 0] = Σ x[s·0 + d·di − p, s·0 + d·dj − p, 0]"), formula
     assert "stride s = 1 · dilation d = 1 · pad p = 0" in formula, formula
     # The seed example's first lane is zero on purpose: the page says so where the 0 is shown.
     note = page.inner_text("#arithmetic [data-role='zero-kernel']")
@@ -133,8 +132,7 @@ FITS = """sel => {
   const context = document.createElement('canvas').getContext('2d');
   context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
   const text = context.measureText(sel.selectedOptions[0].textContent).width;
-  const pads = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
-  const room = sel.clientWidth - pads - 20;
+  const room = sel.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
   return [sel.selectedOptions[0].textContent, Math.round(text), Math.round(room)];
 }"""
 

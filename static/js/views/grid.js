@@ -16,6 +16,11 @@ export function svgElement(name, attributes = {}, parent = null) {
   return element;
 }
 
+/** Dark or white text, whichever reads on a cell of colour [r, g, b]. */
+function paletteText([r, g, b]) {
+  return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#1b2230" : "#ffffff";
+}
+
 export class Heatmap {
   /**
    * rows, cols : grid size in cells; cell : CSS pixels per cell;
@@ -42,6 +47,8 @@ export class Heatmap {
     this.body.className = "heatmap-body";
     this.canvas = document.createElement("canvas");
     this.canvas.setAttribute("role", "img");
+    this.canvas.dataset.rows = String(rows); // for tests reading the drawn cells
+    this.canvas.dataset.cols = String(cols);
     this.canvas.setAttribute("aria-label", ariaLabel || label);
     this.overlay = document.createElement("div");
     this.overlay.className = "heatmap-overlay";
@@ -56,6 +63,8 @@ export class Heatmap {
     this.image = this.cellContext.createImageData(cols, rows);
     this.context = this.canvas.getContext("2d");
     this.marks = new Map();
+    // palette(v) -> [r, g, b] draws the cells in colours of their own (a photo) instead of the diverging scale.
+    this.palette = null;
     this.resize(cell);
     registerGrid(this);
     if (onCell) {
@@ -121,8 +130,11 @@ export class Heatmap {
           rgb = PENDING;
         } else {
           numbers[p] = v;
-          const n = lutIndex(v, max) * 3;
-          rgb = [LUT[n], LUT[n + 1], LUT[n + 2]];
+          if (this.palette) rgb = this.palette(v); // a photo in its own colours (photo.js)
+          else {
+            const n = lutIndex(v, max) * 3;
+            rgb = [LUT[n], LUT[n + 1], LUT[n + 2]];
+          }
         }
         pixels[4 * p] = rgb[0];
         pixels[4 * p + 1] = rgb[1];
@@ -206,7 +218,7 @@ export class Heatmap {
     for (const [p, text] of texts) {
       const x = (p % cols) * cell + cell / 2;
       const y = Math.floor(p / cols) * cell + cell / 2 + 1;
-      context.fillStyle = kinds[p] === 2 ? padText : textColor(numbers[p], max);
+      context.fillStyle = kinds[p] === 2 ? padText : this.palette ? paletteText(this.palette(numbers[p])) : textColor(numbers[p], max);
       context.fillText(text, x, y);
     }
     this.numberTexts = texts;

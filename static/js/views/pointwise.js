@@ -5,6 +5,7 @@ import { t } from "../i18n.js";
 import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import { at, el, fitCell, partialMap, stageScales } from "./common.js";
+import { labelHeight, readability } from "./layout.js";
 
 export class PointwiseView {
   constructor(root, store, stage, handlers = {}) {
@@ -21,10 +22,15 @@ export class PointwiseView {
     this.weightMax = maxAbs(this.matrix.data);
   }
 
-  build(width, height, maxCell = 96) {
+  build(width, height, maxCell = null) {
     const { rows: CM, outChannels: O, outH, outW } = this;
-    const label = 22;
-    const mixCell = Math.max(14, Math.min(46, Math.floor((height - 110) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
+    const { presenting } = readability();
+    maxCell = maxCell ?? (presenting ? 200 : 96);
+    // Captions (two rows over the mix: its title and a column title) at the stage's label size.
+    const label = labelHeight();
+    // The mix (z, the 1×1 weights, the sums) is this stage's focus: its numbers stay readable.
+    const mixCap = presenting ? 96 : 46;
+    const mixCell = Math.max(14, Math.min(mixCap, Math.floor((height - 4 * label - 40) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
     const mixWidth = mixCell * (O + 1) + 70;
     const sideWidth = (width - mixWidth - 48) / 2;
     const measure = (cell, count) => {
