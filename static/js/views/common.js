@@ -74,6 +74,9 @@ export function wireLayer(parent) {
 }
 
 export function sizeWireLayer(svg, parent) {
+  // Measured without the layer itself (an SVG without a size is 300 × 150 px).
+  svg.setAttribute("width", 0);
+  svg.setAttribute("height", 0);
   svg.setAttribute("width", parent.scrollWidth);
   svg.setAttribute("height", parent.scrollHeight);
 }

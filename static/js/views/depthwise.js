@@ -85,7 +85,11 @@ export class DepthwiseView {
       return { ...make(), mode: next };
     };
     const inputTexts = widestTexts(this.padded.data);
-    const focus = new FocusView({ kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)] });
+    const focus = new FocusView({
+      kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)],
+      captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, t("stage.kernel", { q: C - 1, r: M - 1 })],
+      sumCaption: `out[${outH - 1}, ${outW - 1}, ${C * M - 1}]`,
+    });
     let plan = { ...best(C, width, height), focus: null, mode };
     if (!numberFont(plan.cell, inputTexts)) {
       // The grids cannot carry numbers: the focus view does, beside or under the lanes.

@@ -28,11 +28,13 @@ export class FocusView {
    * kh, kw : kernel size; channels : windows side by side (1 for depthwise, the
    * group's input channels for standard/grouped); texts : the widest input and weight numbers.
    */
-  constructor({ kh, kw, channels, texts }) {
+  constructor({ kh, kw, channels, texts, captions = [], sumCaption = "out[00, 00, 00]" }) {
     this.kh = kh;
     this.kw = kw;
     this.channels = channels;
     this.texts = texts;
+    this.captions = captions; // the widest window and kernel captions it will show
+    this.sumCaption = sumCaption;
   }
 
   /** Cell size for readable numbers, a little above the minimum when there is room. */
@@ -44,7 +46,8 @@ export class FocusView {
   size(fc, orientation) {
     const { kh, kw, channels } = this;
     const label = labelHeight();
-    const gridW = Math.max(kw * fc, labelWidth("w[0, 0, 0, 0]")) + 4;
+    const gridW = Math.max(kw * fc + 4, labelWidth("w[0, 0, 0, 0]"), ...this.captions.map((text) => labelWidth(text))) + 4;
+    const sumW = labelWidth(this.sumCaption) + Math.ceil(readability().labelFont * 2 * 0.62 * 6) + 40;
     const gridH = kh * fc + label + 4;
     const title = 2 * label + 6; // the title may wrap to two lines
     const sum = Math.ceil(readability().labelFont * 2.6) + label;
@@ -56,7 +59,7 @@ export class FocusView {
       };
     }
     return {
-      width: channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + Math.max(120, labelWidth("out[00, 00, 00]")) + 28,
+      width: channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + sumW + 28,
       height: title + gridH + 28,
     };
   }

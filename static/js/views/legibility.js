@@ -72,7 +72,7 @@ export function legibility() {
     list.push({
       role: grid.role, label: grid.caption.textContent, rows: grid.rows, cols: grid.cols,
       cell: grid.cell * scale, font: grid.font * scale, numbers: grid.font ? (grid.numberTexts || []).length : 0,
-      rect: rectOf(box), focus: Boolean(grid.canvas.closest(".focus-view")),
+      rect: rectOf(box), focus: Boolean(grid.canvas.closest(".focus-view, .pw-mix")),
     });
     canvasTexts(grid, texts);
   }

@@ -5,7 +5,7 @@ import { t } from "../i18n.js";
 import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import { at, el, fitCell, partialMap, stageScales } from "./common.js";
-import { labelHeight, readability } from "./layout.js";
+import { labelHeight, labelWidth, readability } from "./layout.js";
 
 export class PointwiseView {
   constructor(root, store, stage, handlers = {}) {
@@ -30,14 +30,25 @@ export class PointwiseView {
     const label = labelHeight();
     // The mix (z, the 1×1 weights, the sums) is this stage's focus: its numbers stay readable.
     const mixCap = presenting ? 96 : 46;
-    const mixCell = Math.max(14, Math.min(mixCap, Math.floor((height - 4 * label - 40) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
+    const mixCell = Math.max(14, Math.min(mixCap, Math.floor((height - 2 * label - 30) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
     const mixWidth = mixCell * (O + 1) + 70;
     const sideWidth = (width - mixWidth - 48) / 2;
+    // Map captions and the column titles (which wrap in a narrow column) take room too.
+    let captionW = labelWidth(`z ${CM - 1} = ${CM - 1}·${this.multiplier}+${this.multiplier - 1}`);
+    const titleW = labelWidth(t("stage.inputs.depthwise", { n: CM }));
     const measure = (cell, count) => {
-      const columns = Math.max(1, Math.floor(sideWidth / (outW * cell + 14)));
-      return Math.ceil(count / columns) * (outH * cell + label + 12) + 30;
+      const columns = Math.max(1, Math.floor(sideWidth / (Math.max(outW * cell + 4, captionW) + 14)));
+      const title = labelHeight(Math.min(4, Math.ceil(titleW / Math.max(1, sideWidth))));
+      return Math.ceil(count / columns) * (outH * cell + label + 12) + title + 8;
     };
-    const cell = fitCell((c) => outW * c + 14 <= sideWidth && measure(c, CM) <= height && measure(c, O) <= height, 2, maxCell);
+    const fits = (c) => outW * c + 14 <= sideWidth && measure(c, CM) <= height && measure(c, O) <= height;
+    let cell = fitCell(fits, 2, maxCell);
+    // Tight: short captions ("z 5", without "= q·M+r") let the maps share rows.
+    const short = cell < 6;
+    if (short) {
+      captionW = labelWidth(`z ${CM - 1}`);
+      cell = fitCell(fits, 1, maxCell);
+    }
     this.cell = cell;
 
     const layout = el("div", "stage-layout pointwise");
@@ -49,7 +60,7 @@ export class PointwiseView {
       const q = Math.floor(a / this.multiplier);
       const map = new Heatmap({
         rows: outH, cols: outW, cell, hue: channelHue(q), className: "output",
-        label: t("stage.z_channel_dw", { o: a, q, m: this.multiplier, r: a % this.multiplier }), // z, as the formula
+        label: ((text) => (short ? text.split(" = ")[0] : text))(t("stage.z_channel_dw", { o: a, q, m: this.multiplier, r: a % this.multiplier })), // z, as the formula
       });
       inputMaps.append(map.element);
       this.inputs.push(map);

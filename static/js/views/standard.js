@@ -80,7 +80,11 @@ export class StandardView {
       return { cell: 1, gc: G, lc: Cg, oc: O };
     };
     const inputTexts = widestTexts(this.padded.data);
-    const focus = new FocusView({ kh, kw, channels: Cg, texts: [...inputTexts, ...widestTexts(this.weight.data)] });
+    const focus = new FocusView({
+      kh, kw, channels: Cg, texts: [...inputTexts, ...widestTexts(this.weight.data)],
+      captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, kText],
+      sumCaption: `out[${outH - 1}, ${outW - 1}, ${O - 1}]`,
+    });
     let plan = { ...best(width, height), focus: null };
     if (!numberFont(plan.cell, inputTexts)) {
       const allowed = (fc) => {
