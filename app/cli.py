@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         limit_blas_threads()  # before uvicorn imports the app (and NumPy) in any worker
         import uvicorn
 
+        from app.server import server_options
+
         uvicorn.run(
             "app.main:app",
             host=arguments.host,
@@ -35,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             # Open streams get this long after SIGTERM, then they are cancelled.
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
             timeout_keep_alive=settings.keep_alive_seconds,
+            **server_options(settings),
         )
 
 

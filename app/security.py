@@ -85,6 +85,19 @@ def frame_options(frame_ancestors: str) -> str | None:
     return {"'none'": "DENY", "'self'": "SAMEORIGIN"}.get(frame_ancestors.strip())
 
 
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The headers every answer carries (also the server's own, ``app.server``)."""
+    headers = {
+        "content-security-policy": content_security_policy(settings),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+    }
+    legacy = frame_options(settings.frame_ancestors)
+    if legacy:
+        headers["x-frame-options"] = legacy
+    return headers
+
+
 class SecurityHeaders:
     """Adds the security headers to every HTTP response of ``app``."""
 
@@ -92,14 +105,7 @@ class SecurityHeaders:
         self.app = app
         self.frame_ancestors = settings.frame_ancestors
         self.docs_paths = frozenset(docs_paths)
-        self.headers = {
-            "content-security-policy": content_security_policy(settings),
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-        }
-        legacy = frame_options(settings.frame_ancestors)
-        if legacy:
-            self.headers["x-frame-options"] = legacy
+        self.headers = security_headers(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

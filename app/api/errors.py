@@ -45,6 +45,8 @@ CODES: dict[str, str] = {
     "stream_too_large": "the trace stream would exceed max_stream_bytes (413)",
     "stream_timeout": "the trace stream ran longer than max_stream_seconds (stream event)",
     "request_timeout": "the body did not arrive within body_timeout_seconds (408)",
+    "headers_too_large": "the request line and headers exceed max_header_bytes (431)",
+    "invalid_http": "the request is not valid HTTP/1.1 (400, from the server itself)",
     "unsupported_media_type": "the body's Content-Type is not the one the route takes (415)",
     "malformed_form": "a multipart/form-data body that cannot be split into fields (400)",
     "invalid_model": "the ONNX file is not ONNX, truncated, or its graph is invalid (422)",
