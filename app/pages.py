@@ -104,6 +104,47 @@ def index(request: Request, lang: str = "en") -> HTMLResponse:
     )
 
 
+MODEL_STRINGS_DIR = STRINGS_DIR / "models"
+
+
+@functools.cache
+def model_strings(language: str = "en") -> dict[str, str]:
+    """The model view's strings (static/i18n/models/<language>.json), kept apart from the
+    main table so that the room is one folder per concern."""
+    table: dict[str, str] = json.loads((MODEL_STRINGS_DIR / f"{language}.json").read_text("utf-8"))
+    return table
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, lang: str = "en") -> HTMLResponse:
+    """Real networks (static/js/models/): your ONNX model's layers with their real weights,
+    opened on the shipped model, and the blocks (MobileNetV1/V2, Xception order)."""
+    from app.models import SHIPPED_MODEL, SHIPPED_MODEL_INFO
+
+    settings: Settings = request.app.state.settings
+    language = lang if lang in LANGUAGES else "en"
+    table = {**strings(language), **model_strings(language)}
+    config = page_config(settings, language)
+    config["strings"] = table
+    card = json.loads(SHIPPED_MODEL_INFO.read_text("utf-8"))
+    config["models"] = {
+        "shipped": {"url": f"/static/models/{SHIPPED_MODEL.name}", "card": card},
+        "max_model_bytes": settings.max_model_bytes,
+        "photos": ["house", "fruit", "mountains"],
+    }
+    return templates.TemplateResponse(
+        request,
+        "models.html",
+        {
+            "version": __version__,
+            "t": table,
+            "language": language,
+            "languages": LANGUAGES,
+            "config_json": json_for_script(config),
+        },
+    )
+
+
 @router.get(PLOTLY_URL)
 def plotly_js() -> FileResponse:
     """plotly.js from the plotly package, never a CDN: the page works offline."""

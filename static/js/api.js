@@ -400,3 +400,48 @@ export async function streamLab(body, onEvent, signal) {
   if (!response.ok) throw await errorFrom(response);
   await readLines(response, (line) => onEvent(JSON.parse(line)));
 }
+
+// ---------------------------------------------------------------- models (ONNX) and blocks
+
+/** POST a multipart form (the models routes: the ONNX file travels with every request). */
+async function postForm(path, fields, signal) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined && value !== null) form.append(name, value);
+  }
+  let response;
+  try {
+    response = await fetch(API + path, { method: "POST", body: form, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ code: "offline", message: String(error.message || error) });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}
+
+/** POST /models/inspect: the model's Conv layers, weights as base64 arrays. */
+export function inspectModel(file, signal) {
+  return postForm("/models/inspect", { model: file, output_encoding: "base64" }, signal);
+}
+
+/** POST /models/run: onnxruntime up to `layer`, the engine's layer and its steps for `channel`. */
+export function runModelLayer(file, layer, input, channel, signal) {
+  return postForm("/models/run", {
+    model: file, layer, input: JSON.stringify(input), channel: String(channel),
+    output_encoding: "base64",
+  }, signal);
+}
+
+/** The ONNX file the model view opens by default, as a Blob. */
+export async function fetchModelFile(url, signal) {
+  const response = await fetch(url, { signal });
+  if (!response.ok) throw new ApiError({ status: response.status, message: `${url}: ${response.status}` });
+  return response.blob();
+}
+
+/** POST /blocks: a block stage by stage (maps as base64 arrays). */
+export async function runBlock(body, signal) {
+  const response = await postJson("/blocks", { ...body, output_encoding: "base64" }, signal);
+  return response.json();
+}
