@@ -61,6 +61,12 @@ def strings(language: str = "en") -> dict[str, str]:
     return table
 
 
+def lab_seed_preset() -> list[dict[str, Any]]:
+    from app.lab.presets import PRESETS
+
+    return PRESETS["seed"]
+
+
 def page_config(settings: Settings, language: str = "en") -> dict[str, Any]:
     """The values the page's scripts need from the server, serialised once into the page."""
     return {
@@ -73,6 +79,8 @@ def page_config(settings: Settings, language: str = "en") -> dict[str, Any]:
             "max_stream_bytes": settings.max_stream_bytes,
         },
         "strings": strings(language),
+        # Lesson 4 trains the lab's seed preset and links to the lab.
+        "lab_seed_preset": lab_seed_preset(),
     }
 
 
@@ -100,6 +108,73 @@ def index(request: Request, lang: str = "en") -> HTMLResponse:
             "language": language,
             "languages": LANGUAGES,
             "config_json": json_for_script(page_config(settings, language)),
+        },
+    )
+
+
+MODEL_STRINGS_DIR = STRINGS_DIR / "models"
+
+
+@functools.cache
+def model_strings(language: str = "en") -> dict[str, str]:
+    """The model view's strings (static/i18n/models/<language>.json), kept apart from the
+    main table so that the room is one folder per concern."""
+    table: dict[str, str] = json.loads((MODEL_STRINGS_DIR / f"{language}.json").read_text("utf-8"))
+    return table
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, lang: str = "en") -> HTMLResponse:
+    """Real networks (static/js/models/): your ONNX model's layers with their real weights,
+    opened on the shipped model, and the blocks (MobileNetV1/V2, Xception order)."""
+    from app.models import SHIPPED_MODEL, SHIPPED_MODEL_INFO
+
+    settings: Settings = request.app.state.settings
+    language = lang if lang in LANGUAGES else "en"
+    table = {**strings(language), **model_strings(language)}
+    config = page_config(settings, language)
+    config["strings"] = table
+    card = json.loads(SHIPPED_MODEL_INFO.read_text("utf-8"))
+    config["models"] = {
+        "shipped": {"url": f"/static/models/{SHIPPED_MODEL.name}", "card": card},
+        "max_model_bytes": settings.max_model_bytes,
+        "photos": ["house", "fruit", "mountains"],
+    }
+    return templates.TemplateResponse(
+        request,
+        "models.html",
+        {
+            "version": __version__,
+            "t": table,
+            "language": language,
+            "languages": LANGUAGES,
+            "config_json": json_for_script(config),
+        },
+    )
+
+
+@router.get("/lab", response_class=HTMLResponse)
+def lab_page(request: Request, lang: str = "en") -> HTMLResponse:
+    """The training lab (static/js/lab/): up to four runs side by side."""
+    from app.lab import LabLimits
+    from app.lab.presets import page_presets
+
+    settings: Settings = request.app.state.settings
+    language = lang if lang in LANGUAGES else "en"
+    config = page_config(settings, language)
+    config["lab"] = {
+        **page_presets(LabLimits.from_settings(settings)),
+        "datasets": ["digits", "mnist"] if settings.lab_mnist_path else ["digits"],
+    }
+    return templates.TemplateResponse(
+        request,
+        "lab.html",
+        {
+            "version": __version__,
+            "t": strings(language),
+            "language": language,
+            "languages": LANGUAGES,
+            "config_json": json_for_script(config),
         },
     )
 

@@ -80,10 +80,7 @@ FIELDS = tuple(LabTrainRequest.model_fields)
 
 
 def limits_of(settings: Settings) -> lab.LabLimits:
-    return lab.LabLimits(
-        max_epochs=settings.lab_max_epochs, max_examples=settings.lab_max_examples,
-        max_seconds=settings.lab_max_seconds,
-    )
+    return lab.LabLimits.from_settings(settings)
 
 
 @functools.lru_cache(maxsize=4)

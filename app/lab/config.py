@@ -54,6 +54,15 @@ class LabLimits:
     max_kernel_size: int = 7
     max_batch_size: int = 1024
 
+    @classmethod
+    def from_settings(cls, settings: object) -> LabLimits:
+        """The ``lab_max_*`` fields of a settings object."""
+        return cls(
+            max_epochs=settings.lab_max_epochs,  # type: ignore[attr-defined]
+            max_examples=settings.lab_max_examples,  # type: ignore[attr-defined]
+            max_seconds=settings.lab_max_seconds,  # type: ignore[attr-defined]
+        )
+
 
 def _int_in(value: object, name: str, low: int, high: int, why: str = "") -> None:
     if not isinstance(value, int) or isinstance(value, bool):

@@ -2,13 +2,14 @@
 
     {"event": "header", "config", "dataset", "network", "costs", "trainable", "init"}
     {"event": "epoch", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-     "seconds", "forward_seconds", "backward_seconds", "filters"}     one per epoch
+     "seconds", "forward_seconds", "backward_seconds", "filters", "filter_rank"}  per epoch
     {"event": "end", "epochs", "test_accuracy", "seconds"}
     or {"event": "error", "code", "message"}
 
 ``train_loss``/``train_accuracy`` are the means over the epoch's batches as they were
 trained (Keras' running figures); ``test_*`` are measured on the whole test set after the
-epoch. ``filters`` are the first layer's equivalent kernels ``[F][k][k]``. Every number but
+epoch. ``filters`` are the first layer's equivalent kernels ``[F][k][k]`` and ``filter_rank`` how
+many different patterns they hold. Every number but
 the ``seconds`` is a pure function of the config: the same config gives the same numbers,
 bit for bit (one seeded generator for the initialisation, another for the batch order).
 """
@@ -35,6 +36,16 @@ class RunError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def filter_rank(filters: np.ndarray) -> int:
+    """How many different spatial patterns the F output filters hold: the numerical rank of
+    the (F, k*k) matrix (relative tolerance 1e-4). Separable with M = 1 gives 1."""
+    matrix = filters.reshape(filters.shape[0], -1).astype(np.float64)
+    singular = np.linalg.svd(matrix, compute_uv=False)
+    if not singular.size or singular[0] == 0:
+        return 0
+    return int((singular > singular[0] * 1e-4).sum())
 
 
 def architecture_of(config: LabConfig, dataset: Dataset) -> network.Architecture:
@@ -136,6 +147,7 @@ def train(
                 np.isfinite(value).all() for value in params.values()
             ):
                 raise RunError("diverged", _DIVERGED.format(epoch=epoch))
+            filters = network.first_layer_filters(config.first_layer, params)
             yield {
                 "event": "epoch",
                 "epoch": epoch,
@@ -146,7 +158,8 @@ def train(
                 "seconds": clock() - epoch_started,
                 "forward_seconds": forward_seconds,
                 "backward_seconds": backward_seconds,
-                "filters": network.first_layer_filters(config.first_layer, params).tolist(),
+                "filters": filters.tolist(),
+                "filter_rank": filter_rank(filters),
             }
     except RunError as error:
         yield {"event": "error", "code": error.code, "message": str(error)}

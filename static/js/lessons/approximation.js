@@ -2,6 +2,7 @@
 // kernel bank [3, 3, 1, 4] (Sobel x, Sobel y, Laplacian, sharpen), its best separable
 // approximation for M = 1 (/factorize), and the error against M as a chart.
 import { presetKernel, randomIntegers } from "../data.js";
+import { showLabNumbers } from "../lab/lesson.js";
 import { CHART_CONFIG, chartLayout, escapeHtml, failed, formatNumber, kernelRows, loading, matrixHtml, rich, t } from "./common.js";
 
 const BANKS = {
@@ -23,7 +24,8 @@ function bank(choice) {
 
 export function mount(element, ctx) {
   const options = Object.keys(BANKS).map((key) => `<option value="${key}">${escapeHtml(t(`lesson4.bank.${key}`))}</option>`).join("");
-  element.innerHTML = `<div class="lesson-pick-bank"><label for="bank-select">${escapeHtml(t("lesson4.choose"))}</label><select id="bank-select">${options}</select></div><div class="lesson-approx"></div><div class="lesson-chart" data-role="error-chart" role="img" aria-label="${escapeHtml(t("lesson4.chart"))}"></div>`;
+  element.innerHTML = `<div class="lesson-pick-bank"><label for="bank-select">${escapeHtml(t("lesson4.choose"))}</label><select id="bank-select">${options}</select></div><div class="lesson-approx"></div><div class="lesson-chart" data-role="error-chart" role="img" aria-label="${escapeHtml(t("lesson4.chart"))}"></div><p class="lesson-lab" data-role="lab-numbers"></p>`;
+  showLabNumbers(element.querySelector("[data-role=lab-numbers]"));
   const top = element.querySelector(".lesson-approx");
   const select = element.querySelector("#bank-select");
   let last = null;
