@@ -4,6 +4,7 @@
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
@@ -22,8 +23,28 @@ _BODY = json_body("FactorizeRequest", FactorizeRequest)
 _KNOWN_FIELDS = ("depthwise_filter", "pointwise_filter", "filters", "channel_multiplier")
 
 
-def _errors_by_multiplier(kernel: Any) -> list[dict[str, Any]]:
-    errors = engine.approximation_errors(kernel)
+def _finite(values: np.ndarray, field: str, what: str, dtype: str) -> np.ndarray:
+    """``values`` if every one is finite, else a 422 naming ``field`` (one the request sent).
+
+    Factorizing squares the values (the SVD, the errors' norms): beyond about 1e154 in
+    float64 (1e19 in float32) they overflow.
+    """
+    if not np.isfinite(values).all():
+        advice = "; or use dtype float64" if dtype == "float32" else ""
+        raise ApiError(
+            422, "non_finite",
+            f"{what} is too large to factorize in {dtype}: its squared values overflow "
+            f"(|values| well below {np.sqrt(np.finfo(dtype).max):.0e}); scale the filters "
+            f"down{advice}", field,
+        )
+    return values
+
+
+def _errors_by_multiplier(kernel: np.ndarray, field: str, what: str, dtype: str
+                          ) -> list[dict[str, Any]]:
+    if not np.isfinite(kernel).all():
+        _finite(kernel, field, what, dtype)
+    errors = _finite(engine.approximation_errors(kernel), field, what, dtype)
     return [
         {"channel_multiplier": index + 1, "relative_error": float(error)}
         for index, error in enumerate(errors)
@@ -70,12 +91,17 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
             depthwise, pointwise = _load(
                 request, ("depthwise_filter", "pointwise_filter"), settings,
                 check=lambda shapes: _check_pair(shapes, settings))
-            kernel = engine.equivalent_kernel(depthwise, pointwise)
+            pair_fields = ("depthwise_filter",
+                           "the equivalent kernel of depthwise_filter and pointwise_filter")
+            with np.errstate(all="ignore"):
+                kernel = _finite(engine.equivalent_kernel(depthwise, pointwise), *pair_fields,
+                                 request.dtype)
+                errors = _errors_by_multiplier(kernel, *pair_fields, request.dtype)
             return {
                 "equivalent_kernel": output_value(kernel, encoding),
                 "equivalent_kernel_shape": list(kernel.shape),
                 "approximation": None,
-                "errors": _errors_by_multiplier(kernel),
+                "errors": errors,
             }
         if request.filters is None:
             raise ApiError(
@@ -85,7 +111,12 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
             )
         (filters,) = _load(request, ("filters",), settings, check=lambda shapes: (
             limits.check_approximation(shapes["filters"], request.channel_multiplier, settings)))
-        fit = engine.separable_approximation(filters, request.channel_multiplier)
+        with np.errstate(all="ignore"):
+            fit = engine.separable_approximation(filters, request.channel_multiplier)
+            errors = _errors_by_multiplier(filters, "filters", "filters", request.dtype)
+        for values in (fit.depthwise_filter, fit.pointwise_filter, fit.approximation,
+                       fit.singular_values, fit.channel_errors, fit.relative_error):
+            _finite(np.asarray(values), "filters", "filters", request.dtype)
     except ValueError as error:
         raise configuration_error(error, _KNOWN_FIELDS) from None
     return {
@@ -101,7 +132,7 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
             "relative_error": fit.relative_error,
             "exact": fit.exact,
         },
-        "errors": _errors_by_multiplier(filters),
+        "errors": errors,
     }
 
 

@@ -45,9 +45,10 @@ def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: ConvPlan) -> np
 def finite_result(out: np.ndarray) -> np.ndarray:
     """``out`` unchanged, or a ValueError when finite inputs overflowed the dtype."""
     if not np.isfinite(out).all():
+        advice = ", or use float64" if out.dtype == np.float32 else ""
         raise ValueError(
             f"input: the result overflows {out.dtype.name} (finite inputs, but the sums exceed "
-            "its range); scale the input or the weights down, or use float64"
+            f"its range); scale the input or the weights down{advice}"
         )
     return out
 
