@@ -6,6 +6,8 @@ operation, a tab or a button those keys must drive the player, not the control.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import TIMEOUT_MS, Demo
@@ -28,13 +30,18 @@ def _wait_playing(demo: Demo, playing: bool) -> None:
     demo.page.wait_for_selector(f"#play[aria-pressed='{str(playing).lower()}']", state="attached")
 
 
-def test_quiz_asks_at_once_names_real_buttons_and_forgets_old_answers(demo: Demo) -> None:
+def _open_quiz(demo: Demo) -> object:
+    """The seed example, all its steps received, with the quiz turned on by its button."""
     demo.open(SEED)
     demo.wait_stream_done()
     page = demo.page
     page.get_by_role("button", name="Quiz").click()
     page.wait_for_selector("#quiz:not([hidden])")
-    # At step 1 the question is there at once, and Check / Show me answer it.
+    return page
+
+
+def test_quiz_turned_on_at_step_1_asks_at_once_and_its_buttons_answer(demo: Demo) -> None:
+    page = _open_quiz(demo)
     question = page.inner_text("#quiz-step-question")
     assert "Step 2" in question and "out[0, 1, 0]" in question, question
     assert page.is_enabled("#quiz-step-answer")
@@ -45,16 +52,35 @@ def test_quiz_asks_at_once_names_real_buttons_and_forgets_old_answers(demo: Demo
     page.wait_for_selector("#quiz-step-feedback[data-kind='revealed']")
     assert "out[0, 1, 0] = 0" in page.inner_text("#quiz-step-feedback")
     demo.wait_counter(2, 16)
-    # A wrong weight count names no button the weight-count form does not have.
+    demo.assert_clean()
+
+
+def test_a_wrong_weight_count_names_no_missing_button(demo: Demo) -> None:
+    page = _open_quiz(demo)
+    form = page.locator("#quiz-params-form")
+    page.fill("#quiz-params-answer", "12")
+    form.get_by_role("button", name="Check").click()
+    page.wait_for_selector("#quiz-params-feedback[data-kind='wrong']")
+    message = page.inner_text("#quiz-params-feedback")
+    assert "12" in message, message
+    # Any button the message names by its label is a button of this form.
+    labels = {label.strip() for label in form.get_by_role("button").all_inner_texts()}
+    named = set(re.findall(r"[“\"]([^”\"]+)[”\"]", message))
+    assert named <= labels, (named, labels)
+    assert "Show me" not in message
+    demo.assert_clean()
+
+
+def test_old_answers_go_when_the_operation_changes(demo: Demo) -> None:
+    page = _open_quiz(demo)
+    page.get_by_role("button", name="Step forward").click()  # a question whatever the step rule
+    demo.wait_counter(2, 16)
+    page.fill("#quiz-step-answer", "1")
+    page.locator("#quiz-step-form").get_by_role("button", name="Check").click()
+    page.wait_for_selector("#quiz-step-feedback[data-kind='wrong']")
     page.fill("#quiz-params-answer", "12")
     page.locator("#quiz-params-form").get_by_role("button", name="Check").click()
     page.wait_for_selector("#quiz-params-feedback[data-kind='wrong']")
-    message = page.inner_text("#quiz-params-feedback")
-    buttons = page.locator("#quiz-params-form").get_by_role("button").all_inner_texts()
-    assert "Show me" not in message and "12" in message, (message, buttons)
-    for quoted in ("“", "\""):
-        assert quoted not in message, message
-    # Another operation: the old answers and verdicts go.
     page.fill("#quiz-step-answer", "7")
     page.get_by_role("radio", name="Standard").click()
     demo.wait_hash("op=standard")
@@ -68,12 +94,11 @@ def test_quiz_asks_at_once_names_real_buttons_and_forgets_old_answers(demo: Demo
     demo.assert_clean()
 
 
-def test_after_clicking_controls_the_clicker_keys_drive_the_player(demo: Demo) -> None:
+def test_after_clicking_an_operation_the_clicker_keys_drive_the_player(demo: Demo) -> None:
     demo.open(SEED)
     demo.wait_stream_done()
     page = demo.page
     keyboard = page.keyboard
-    # Click an operation, then → and Space: the player steps and plays, the operation stays.
     page.get_by_role("radio", name="Separable").click()
     demo.wait_hash("op=separable")
     demo.wait_stream_done()
@@ -93,12 +118,19 @@ def test_after_clicking_controls_the_clicker_keys_drive_the_player(demo: Demo) -
     keyboard.press(" ")
     _wait_playing(demo, False)
     assert _checked_op(demo) == "separable"
+    demo.assert_clean()
+
+
+def test_after_clicking_a_tab_a_button_or_a_menu_the_keys_drive_the_player(demo: Demo) -> None:
+    demo.open(f"{SEED}&op=separable")
+    demo.wait_stream_done()
+    page = demo.page
+    keyboard = page.keyboard
     # A panel tab (ARIA tabs): clicked, it shows its panel; → then steps, the tab stays.
     page.get_by_role("tab", name="Numbers").click()
     page.wait_for_selector("#panel-numbers:not([hidden])")
-    step = demo.counter()[0]
     keyboard.press("ArrowRight")
-    demo.wait_counter(step + 1, 20)
+    demo.wait_counter(2, 20)
     assert page.get_attribute("#tab-numbers", "aria-selected") == "true"
     # A button (the quiz toggle, a stage tab): Space plays instead of pressing it again.
     page.get_by_role("button", name="Quiz").click()
