@@ -74,6 +74,12 @@ class Settings:
     malloc_arenas: int = 2
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     frame_ancestors: str = "'self'"
+    # Identical trace requests: computed once while in flight, and kept (gzipped) in an answer
+    # cache of at most answer_cache_bytes per worker, each answer at most largest_answer_bytes.
+    # With redis_url (redis://host:6379/0) both are shared by every worker and replica.
+    answer_cache_bytes: int = 64 * 1024 * 1024
+    largest_answer_bytes: int = 4 * 1024 * 1024
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

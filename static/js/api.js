@@ -87,8 +87,12 @@ function nested(tensor, axes) {
 
 // ---------------------------------------------------------------- requests
 
-/** How the page asks for frames: every field of every step, float64 exactly. */
-const STREAM_OPTIONS = { encoding: "binary", precision: 17, detail: "full", chunk_size: 1024 };
+/**
+ * How the page asks for frames: float64 exactly, and only what it cannot look up (trace.js
+ * looks up the windows, weights and indices from the header). `detail: "full"` draws the same
+ * pixels (tests/e2e/test_compact_trace.py) at twice the bytes.
+ */
+export const STREAM_OPTIONS = { encoding: "binary", precision: 17, detail: "compact", chunk_size: 1024 };
 
 /**
  * The trace request for a problem from data.js: TF's op and argument names,
