@@ -11,6 +11,7 @@ with no ``end``), before it passed on any part produces the answer itself.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -28,6 +29,12 @@ class RedisStore:
     def __init__(self, url: str, largest: int) -> None:
         self.client = aioredis.Redis.from_url(url)
         self.largest = largest
+        # The client's connections belong to the loop it is made on (a worker's).
+        self.loop = asyncio.get_running_loop()
+
+    async def close(self) -> None:
+        """Close the connections (a process that exits needs not)."""
+        await self.client.aclose()
 
     async def get(self, key: str) -> bytes | None:
         value = await self.client.get(f"convlens:answer:{key}")
