@@ -28,7 +28,15 @@ from app.engine.blocks import (
     torch_separable_pair,
     xception_block,
 )
-from app.engine.costs import ConvCosts, LayerCost, conv_costs, cost_sweep
+from app.engine.costs import (
+    ConvCosts,
+    LayerCost,
+    conv_costs,
+    cost_sweep,
+    keras_conv2d_cost,
+    keras_depthwise_conv2d_cost,
+    keras_separable_conv2d_cost,
+)
 from app.engine.factorize import (
     SeparableApproximation,
     approximation_errors,
@@ -105,10 +113,13 @@ __all__ = [
     "equivalent_kernel",
     "fold_batch_norm",
     "inverted_residual_block",
+    "keras_conv2d_cost",
     "keras_depthwise_block",
     "keras_depthwise_conv2d",
+    "keras_depthwise_conv2d_cost",
     "keras_separable_block",
     "keras_separable_conv2d",
+    "keras_separable_conv2d_cost",
     "mobilenet_v1_block",
     "plan_conv2d",
     "plan_depthwise_conv2d",
