@@ -191,7 +191,7 @@ export class BlockView {
     const table = $("#block-costs");
     table.replaceChildren();
     const head = table.createTHead().insertRow();
-    for (const key of ["stage", "output", "weights", "macs", "activation", "intensity"]) {
+    for (const key of ["stage", "weights", "macs", "activation", "intensity"]) {
       const th = document.createElement("th");
       th.scope = "col";
       th.textContent = t(`blocks.col.${key}`);
@@ -209,13 +209,13 @@ export class BlockView {
     };
     for (const stage of this.body.stages) {
       const cost = stage.cost;
-      row(stage.name, [cost.output_shape.slice(1).join("×"), (cost.weights + cost.biases).toLocaleString(),
+      row(stage.name, [(cost.weights + cost.biases).toLocaleString(),
         cost.macs.toLocaleString(), cost.activation_bytes.toLocaleString(), cost.arithmetic_intensity.toFixed(2)]);
     }
     const costs = this.body.costs;
-    row(t("blocks.total"), ["", (costs.weights + costs.biases).toLocaleString(), costs.macs.toLocaleString(),
+    row(t("blocks.total"), [(costs.weights + costs.biases).toLocaleString(), costs.macs.toLocaleString(),
       costs.activation_bytes.toLocaleString(), costs.arithmetic_intensity.toFixed(2)]).className = "total";
-    row(t("blocks.standard"), ["", costs.standard.weights.toLocaleString(), costs.standard.macs.toLocaleString(), "", ""]);
+    row(t("blocks.standard"), [costs.standard.weights.toLocaleString(), costs.standard.macs.toLocaleString(), "", ""]);
     $("#block-ratio").textContent = t("blocks.ratio", {
       macs: percent(costs.to_standard_macs), weights: percent(costs.to_standard_weights),
     });
