@@ -20,6 +20,7 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     from app.api import (
+        backward,
         blocks,
         code,
         costs,
@@ -35,7 +36,7 @@ def api_router() -> APIRouter:
 
     router = APIRouter(prefix=API_PREFIX)
     for module in (ops, costs, factorize, presets, code, trace, health, lessons, models, blocks,
-                   lab):
+                   lab, backward):
         router.include_router(module.router)
     return router
 

@@ -4,6 +4,7 @@ Nothing here knows about HTTP. The names below are the public facade; the
 modules behind them are private.
 """
 
+from app.engine.backward import BackwardTrace, backward_step_count, build_backward_trace
 from app.engine.blocks import (
     ActivationStage,
     AddStage,
@@ -79,6 +80,7 @@ __all__ = [
     "ActivationStage",
     "AddStage",
     "AxisPadding",
+    "BackwardTrace",
     "BatchNormStage",
     "Block",
     "BlockCost",
@@ -96,9 +98,11 @@ __all__ = [
     "TraceChunk",
     "apply_activation",
     "approximation_errors",
+    "backward_step_count",
     "batch_norm_scale_shift",
     "block_costs",
     "block_shapes",
+    "build_backward_trace",
     "build_trace",
     "check_bias_shape",
     "conv2d",

@@ -11,7 +11,8 @@ import app.engine
 ENGINE_DIR = Path(app.engine.__file__).parent
 
 PUBLIC_NAMES = {
-    "AxisPadding", "ConvCosts", "ConvPlan", "LayerCost", "Padding2D", "SeparableApproximation",
+    "AxisPadding", "BackwardTrace", "backward_step_count", "build_backward_trace",
+    "ConvCosts", "ConvPlan", "LayerCost", "Padding2D", "SeparableApproximation",
     "StageInfo", "StageResult", "Trace", "TraceChunk", "approximation_errors", "build_trace",
     "check_bias_shape", "conv2d_backprop_filter", "conv2d_backprop_input",
     "depthwise_conv2d_backprop_filter", "depthwise_conv2d_backprop_input",
