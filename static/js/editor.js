@@ -27,12 +27,15 @@ export function bindEditor(form, state, currentValue) {
 
   function relabel() {
     const kind = target.value;
-    sliceLabel.textContent = t(`edit.slice.${kind}`);
+    // A kernel's number says how it is counted: w[:, :, q, r] is q·M + r, w[:, :, c, o] is o·C/G + c.
+    const layout = kind === "kernel" ? kernelLayout(state.values).kind : "";
+    sliceLabel.textContent = t(layout === "depthwise" || layout === "standard" ? `edit.slice.kernel_${layout}` : `edit.slice.${kind}`);
     slice.disabled = kind === "pointwise";
     rowLabel.textContent = t(kind === "pointwise" ? "edit.row.pointwise" : "edit.row");
     colLabel.textContent = t(kind === "pointwise" ? "edit.col.pointwise" : "edit.col");
   }
   target.addEventListener("change", relabel);
+  state.subscribe((changed) => changed.has("op") && relabel());
   relabel();
 
   /** A note under the editor: a problem (red) or, for "done", a plain confirmation. */

@@ -5,7 +5,7 @@ depthwise kernel, w[:, :, c, o] for a standard one), the output count named so i
 cannot read as zero, the depthwise maps of a separable convolution called z as in
 its formula, a formula that names the stride, the dilation and the padding, clear
 messages, the preset menu after a hand edit, Chinese code comments, and lessons
-whose data shows work in every lane.
+whose data shows work in every lane. One test per defect.
 """
 
 from __future__ import annotations
@@ -35,49 +35,58 @@ def _captions(demo: Demo, selector: str) -> list[str]:
 
 
 def _zero_like_o(text: str) -> list[str]:
-    """A count written "O" (reads 1/0 in monospace): an O standing alone, not in a word."""
+    """A count written "O" (reads 0 in monospace): an O standing alone, not in a word."""
     return re.findall(r"(?<![A-Za-z_])O(?![A-Za-z_])", text)
 
 
-def test_one_kernel_notation_z_maps_and_a_formula_that_names_its_numbers(demo: Demo) -> None:
-    demo.open(SEED)
+def _open(demo: Demo, query: str) -> object:
+    demo.open(query)
     demo.wait_stream_done()
-    page = demo.page
-    # Depthwise: the stage, the settings and the arithmetic all write w[:, :, q, r].
+    return demo.page
+
+
+# ------------------------------------------------------------------ labels
+
+
+def test_depthwise_kernels_are_written_w_of_all_all_q_r_everywhere(demo: Demo) -> None:
+    page = _open(demo, SEED)
     stage = _captions(demo, ".heatmap.kernel figcaption")
     assert stage == ["w[:, :, 0, 0]", "w[:, :, 0, 1]", "w[:, :, 1, 0]", "w[:, :, 1, 1]"], stage
     assert _captions(demo, "#kernel-preset-list label") == stage
     assert "w[:, :, 0, 0]" in page.inner_text("#arithmetic")
-    formula = page.inner_text("#formula")
-    assert formula.startswith("out[0, 0, 0·2+0 = 0] = Σ x[s·0 + d·di − p, s·0 + d·dj − p, 0]"), formula
-    assert "stride s = 1 · dilation d = 1 · pad p = 0" in formula, formula
-    # The seed example's first lane is zero on purpose: the page says so where the 0 is shown.
-    note = page.inner_text("#arithmetic [data-role='zero-kernel']")
-    assert "w[:, :, 0, 0]" in note and "out 0" in note and "seed example" in note, note
+    assert "w[di, dj, 0, 0]" in page.inner_text("#formula")
+    demo.assert_clean()
 
-    # Standard: w[:, :, c, o] on the stage, w[:, :, :, o] in the settings; one output number.
-    demo.open(f"{STANDARD}&sh=2&sw=1&step=7")
-    demo.wait_stream_done()
+
+def test_standard_kernels_are_written_input_then_output_as_the_formula(demo: Demo) -> None:
+    page = _open(demo, f"{STANDARD}&step=10")  # out[0, 1, 1]: output channel 1
     assert _captions(demo, ".heatmap.kernel figcaption") == ["w[:, :, 0, 1]", "w[:, :, 1, 1]"]
     assert _captions(demo, "#kernel-preset-list label") == [f"w[:, :, :, {o}]" for o in range(3)]
-    total = page.inner_text("#arithmetic .arith-total")
-    assert page.locator("#arithmetic .arith-total output").count() == 1, total
-    assert "Sum" not in total and "out[0, 1, 1]" in total, total
-    formula = page.inner_text("#formula")
-    assert "x[sh·0 + dh·di − pt, sw·1 + dw·dj − pl, c] · w[di, dj, c, 1]" in formula, formula
-    assert "stride sh, sw = 2, 1 · dilation dh, dw = 1, 1 · pad pt, pl = 0, 0" in formula, formula
-    assert not _zero_like_o(page.inner_text("#controls")), "a count written O"
-    assert page.get_by_label("Outputs C_out").input_value() == "3"
+    assert "w[di, dj, c, 1]" in page.inner_text("#formula")
+    demo.assert_clean()
 
-    # Separable: the pointwise stage's inputs are the depthwise maps z, as in its formula.
-    demo.open(f"{SEPARABLE}&step=80")
-    demo.wait_stream_done()
+
+def test_the_output_count_cannot_read_as_zero(demo: Demo) -> None:
+    page = _open(demo, f"{SEPARABLE}&step=80")
+    assert page.get_by_label("Outputs C_out").input_value() == "4"
+    matrix = page.inner_text(".pw-mix .matrix figcaption")
+    assert "C·M × C_out" in matrix, matrix
+    assert not _zero_like_o(page.inner_text("#controls") + matrix)
+    open_lesson(demo, 2)
+    for _ in range(2):
+        next_step(demo, 2)
+    text = page.inner_text("#lesson-text")
+    assert "1/C_out + 1/(kh·kw)" in text and not _zero_like_o(text), text
+    demo.assert_clean()
+
+
+def test_the_pointwise_stage_calls_the_depthwise_maps_z_as_its_formula(demo: Demo) -> None:
+    page = _open(demo, f"{SEPARABLE}&step=80")
     maps = _captions(demo, ".pw-inputs .heatmap figcaption")
     assert maps == ["z 0 = 0·1+0", "z 1 = 1·1+0", "z 2 = 2·1+0"], maps
     assert _captions(demo, ".pw-outputs .heatmap figcaption") == [f"out {k}" for k in range(4)]
     assert "z[1, 0, c]" in page.inner_text("#formula")
-    matrix = page.inner_text(".pw-mix .matrix figcaption")
-    assert "C·M × C_out" in matrix and not _zero_like_o(matrix), matrix
+    # The same maps in the depthwise stage are z too (they are not the layer's outputs).
     page.keyboard.press("Home")
     demo.wait_counter(1, 100)
     assert _captions(demo, ".heatmap.output figcaption")[0] == "z 0 = 0·1+0"
@@ -85,10 +94,32 @@ def test_one_kernel_notation_z_maps_and_a_formula_that_names_its_numbers(demo: D
     demo.assert_clean()
 
 
-def test_messages_say_what_is_wrong_and_a_hand_edit_makes_the_preset_custom(demo: Demo) -> None:
-    demo.open(SEED)
-    demo.wait_stream_done()
-    page = demo.page
+def test_a_sum_without_bias_is_one_number_not_sum_27_out_27(demo: Demo) -> None:
+    page = _open(demo, f"{STANDARD}&step=19")  # out[0, 1, 2], the all-ones filter
+    total = page.inner_text("#arithmetic .arith-total")
+    assert page.locator("#arithmetic .arith-total output").count() == 1, total
+    assert "Sum" not in total and "out[0, 1, 2]" in total, total
+    value = page.eval_on_selector("#arithmetic .arith-total output", "o => o.textContent")
+    assert value != "0" and total.replace("out[0, 1, 2]", "").count(value) == 1, total
+    demo.assert_clean()
+
+
+def test_the_formula_names_the_stride_the_dilation_and_the_padding(demo: Demo) -> None:
+    page = _open(demo, SEED)
+    formula = page.inner_text("#formula")
+    expected = "out[0, 0, 0·2+0 = 0] = Σ x[s·0 + d·di − p, s·0 + d·dj − p, 0]"
+    assert formula.startswith(expected), formula
+    assert "stride s = 1 · dilation d = 1 · pad p = 0" in formula, formula
+    # Per axis when the axes differ.
+    page = _open(demo, f"{STANDARD}&sh=2&sw=1&step=7")  # out[0, 1, 1]
+    formula = page.inner_text("#formula")
+    assert "x[sh·0 + dh·di − pt, sw·1 + dw·dj − pl, c] · w[di, dj, c, 1]" in formula, formula
+    assert "stride sh, sw = 2, 1 · dilation dh, dw = 1, 1 · pad pt, pl = 0, 0" in formula, formula
+    demo.assert_clean()
+
+
+def test_an_empty_or_fractional_height_is_explained_without_nan(demo: Demo) -> None:
+    page = _open(demo, SEED)
     height = page.get_by_label("Height", exact=True)
     height.fill("")
     page.wait_for_function("() => document.querySelector('#problem-height').textContent")
@@ -98,21 +129,31 @@ def test_messages_say_what_is_wrong_and_a_hand_edit_makes_the_preset_custom(demo
     page.wait_for_function(
         "() => document.querySelector('#problem-height').textContent.includes('2.5')")
     assert "NaN" not in page.inner_text("#problem-height")
-    height.fill("4")
-    demo.wait_stream_done()
-    # Click a kernel cell, type a value, press Set value: the preset menu now says Custom,
-    # and the note confirming the edit is not coloured as a problem.
+    demo.assert_clean()
+
+
+def test_a_hand_edited_kernel_is_custom_and_its_note_is_not_an_error(demo: Demo) -> None:
+    page = _open(demo, SEED)
+    # Click a kernel cell, type a value, press Set value.
     kernel = page.locator(".heatmap.kernel canvas").nth(1)
     box = kernel.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 6, box["y"] + box["height"] / 6)
+    # The editor counts kernels the way the stage names them: w[:, :, 0, 1] is 0·M + 1.
+    assert page.inner_text("#edit-slice-label") == "Kernel # (q·M + r)"
+    assert page.input_value("#edit-slice") == "1"
     page.fill("#edit-value", "5")
     page.get_by_role("button", name="Set value").click()
     page.wait_for_function(
         "() => document.querySelector('#edit-problem').textContent.includes('5')")
     colours = page.evaluate("""() => {
-      const note = getComputedStyle(document.querySelector('#edit-problem')).color;
-      const problem = getComputedStyle(document.querySelector('#problem-height')).color;
-      return [note, problem];
+      const probe = document.createElement('p');
+      probe.className = 'problem';
+      probe.textContent = 'x';
+      document.querySelector('#controls-form').append(probe);
+      const colours = [getComputedStyle(document.querySelector('#edit-problem')).color,
+                       getComputedStyle(probe).color];
+      probe.remove();
+      return colours;
     }""")
     assert colours[0] != colours[1], colours
     page.wait_for_function(
@@ -127,12 +168,15 @@ def test_messages_say_what_is_wrong_and_a_hand_edit_makes_the_preset_custom(demo
     demo.assert_clean()
 
 
+# ------------------------------------------------------------------ Chinese
+
 FITS = """sel => {
   const style = getComputedStyle(sel);
   const context = document.createElement('canvas').getContext('2d');
   context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
   const text = context.measureText(sel.selectedOptions[0].textContent).width;
-  const room = sel.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+  const pads = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  const room = sel.clientWidth - pads - 20;
   return [sel.selectedOptions[0].textContent, Math.round(text), Math.round(room)];
 }"""
 
@@ -141,25 +185,25 @@ def _code_comments(text: str) -> list[str]:
     return [line.split("#", 1)[1].strip() for line in text.splitlines() if "#" in line]
 
 
-def test_chinese_code_comments_and_preset_names_that_fit(demo: Demo) -> None:
+def test_chinese_lesson_code_has_chinese_comments(demo: Demo) -> None:
     open_page(demo, "zh-CN")
     open_lesson(demo, 7)
     page = demo.page
-    code = "\n".join(page.locator("#lesson-widget pre code").all_inner_texts())
-    comments = _code_comments(code)
-    assert len(comments) >= 4, code
-    english = [c for c in comments if _english_words(c)]
-    assert not english, english
+    comments = _code_comments("\n".join(page.locator("#lesson-widget pre code").all_inner_texts()))
+    assert len(comments) >= 4, comments
+    assert not [c for c in comments if _english_words(c)], comments
     assert any("平铺" in c for c in comments), comments
-    # The kernel presets (Sobel x on three channels) read whole in their menus.
-    for select in page.locator("#kernel-preset-list select").all():
-        name, width, room = select.evaluate(FITS)
-        assert width <= room, (name, width, room)
-    # Lesson 6's snippet, and the Code tab written by the server, in Chinese too.
     open_lesson(demo, 6)
     page.click("#lesson-widget summary")
     comments = _code_comments(page.inner_text("#lesson-widget pre code"))
     assert comments and not [c for c in comments if _english_words(c)], comments
+    demo.assert_clean()
+
+
+def test_chinese_code_tab_has_chinese_comments(demo: Demo) -> None:
+    open_page(demo, "zh-CN", f"{SEPARABLE}&sh=2&sw=2")
+    demo.wait_drawn()
+    page = demo.page
     demo.tab("code")
     for flavour in ("tf", "keras", "pytorch"):
         page.click(f"[data-flavour='{flavour}']")
@@ -172,15 +216,43 @@ def test_chinese_code_comments_and_preset_names_that_fit(demo: Demo) -> None:
     demo.assert_clean()
 
 
-def test_lessons_open_on_data_where_every_lane_shows_work(demo: Demo) -> None:
+def test_chinese_kernel_preset_names_are_not_cut(demo: Demo) -> None:
+    open_page(demo, "zh-CN", "op=depthwise&channels=3&multiplier=2"
+              "&kernels=edge_x,edge_y,identity,laplacian,random,sharpen")
+    demo.wait_drawn()
+    selects = demo.page.locator("#kernel-preset-list select").all()
+    assert len(selects) == 6
+    for select in selects:
+        name, width, room = select.evaluate(FITS)
+        assert width <= room, (name, width, room)
+    demo.assert_clean()
+
+
+# ------------------------------------------------------------------ demo data
+
+
+def test_the_seed_example_says_why_its_first_lane_is_zero(demo: Demo) -> None:
+    page = _open(demo, SEED)
+    note = page.inner_text("#arithmetic [data-role='zero-kernel']")
+    assert "w[:, :, 0, 0]" in note and "out 0" in note and "seed example" in note, note
+    page.keyboard.press("End")
+    demo.wait_counter(16, 16)
+    assert page.locator("#arithmetic [data-role='zero-kernel']").count() == 0
+    demo.assert_clean()
+
+
+def test_lesson3_equivalent_kernel_is_not_mostly_zeros(demo: Demo) -> None:
     open_page(demo)
-    # Lesson 3: the equivalent kernel W[:, :, c, 0] is not mostly zeros.
     open_lesson(demo, 3)
     kernel = values(demo, "[data-role='equivalent-kernel'] td")
     assert len(kernel) == 27
     zeros = sum(1 for v in kernel if v == 0)
     assert zeros <= 27 // 4, (zeros, kernel)
-    # Lesson 4: every output map of the pointwise stage shows the filtered digit (none blank).
+    demo.assert_clean()
+
+
+def test_lesson4_has_no_blank_output(demo: Demo) -> None:
+    open_page(demo)
     open_lesson(demo, 4)
     next_step(demo, 4)
     demo.wait_counter(200, 200)
