@@ -205,3 +205,26 @@ def test_a_chain_that_does_not_fit_names_the_stage() -> None:
         engine.mobilenet_v1_block(3, 4, strides=0)
     with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
         engine.keras_depthwise_block(np.ones((3, 3, 1, 1)), padding="full")
+
+
+@pytest.mark.parametrize("strides,padding,multiplier,use_bias", [
+    (1, "valid", 1, True), (2, "same", 2, False), (1, "same", 3, True),
+])
+def test_keras_layer_blocks_cost_what_keras_counts(strides, padding, multiplier, use_bias) -> None:
+    """block_costs of the Keras layer blocks agree with the Keras cost functions (costs.py)."""
+    rng = _rng(11)
+    dw = rng.standard_normal((3, 3, 5, multiplier))
+    pw = rng.standard_normal((1, 1, 5 * multiplier, 7))
+    shape = (2, 9, 8, 5)
+    separable = engine.block_costs(engine.keras_separable_block(
+        dw, pw, np.zeros(7) if use_bias else None, strides, padding), shape)
+    keras = engine.keras_separable_conv2d_cost((9, 8), 5, 7, 3, strides, padding, 1, multiplier,
+                                               use_bias, batch=2)
+    assert (separable.weights, separable.biases, separable.macs) == (
+        keras.weights, keras.biases, keras.macs)
+    depthwise = engine.block_costs(engine.keras_depthwise_block(
+        dw, np.zeros(5 * multiplier) if use_bias else None, strides, padding), shape)
+    keras = engine.keras_depthwise_conv2d_cost((9, 8), 5, 3, strides, padding, multiplier, 1,
+                                               use_bias, batch=2)
+    assert (depthwise.weights, depthwise.biases, depthwise.macs) == (
+        keras.weights, keras.biases, keras.macs)
