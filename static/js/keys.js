@@ -23,13 +23,15 @@ export function bindKeyHandback(stage) {
     pressed = event.target;
   }, true);
 
+  function toStage() {
+    const active = document.activeElement;
+    if (isTypingTarget(active) || active === stage) return;
+    stage.focus({ preventScroll: true });
+  }
+
   function handBack() {
-    // After the click's default action (a label focuses its radio after the dispatch).
-    setTimeout(() => {
-      const active = document.activeElement;
-      if (isTypingTarget(active) || active === stage) return;
-      stage.focus({ preventScroll: true });
-    }, 0);
+    toStage(); // now, so a key pressed right after the click already reaches the player
+    setTimeout(toStage, 0); // and after the click's default action (a label focuses its control)
   }
 
   document.addEventListener("click", (event) => {

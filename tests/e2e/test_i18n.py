@@ -27,7 +27,11 @@ ALLOWED = {
     "PNG", "WebM", "English", "Esc", "Home", "End", "Space", "Sobel", "SAME", "VALID", "NHWC",
     "NCHW",
     "channel_multiplier", "groups", "out_channels", "in_channels", "filters", "output",
-    "conv2d", "out", "sum", "C_out", "strides", "dilation_rate", "Conv2d", "pad_top", "pad_left", "Σ_r", "dw", "pw", "kh", "kw", "di", "dj", "cg",
+    "conv2d", "out", "sum", "Σ_r", "dw", "pw", "kh", "kw", "di", "dj", "cg",
+    # Names in formulas and code comments (the output count, Keras arguments, a PyTorch class).
+    "C_out", "strides", "dilation_rate", "Conv2d", "pad_top", "pad_left",
+    "SeparableConv2D", "DepthwiseConv2D", "Conv2D", "ZeroPadding2D", "count_params", "use_bias",
+    "depth_multiplier", "dtype", "float32", "separable_conv2d", "depthwise_conv2d", "True", "False",
 }
 
 
