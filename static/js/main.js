@@ -21,6 +21,7 @@ import { renderLegends } from "./views/legend.js";
 import { numbersHtml, stepSummary } from "./views/numbers.js";
 import { initPresentation } from "./views/present.js";
 import { StageViews } from "./views/stage.js";
+import { Linking } from "./views/linking.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -106,6 +107,12 @@ function jumpStage(direction) {
 }
 
 bindKeys(player, jumpStage);
+const linking = new Linking($("#stage-view"), {
+  seek(step) {
+    player.pause();
+    player.seek(step);
+  },
+});
 bindKeyHandback($("#stage-area"));
 
 const actions = {
@@ -322,6 +329,7 @@ function render() {
   if (!store.error) showStatus("");
   const view = views.viewFor(frame.stage);
   view.render(frame);
+  linking.attach(view, store); // hover / click an output or input cell (views/linking.js)
   if (!store.firstFrameDrawn) {
     store.firstFrameDrawn = true;
     performance.mark("convlens:first-frame"); // playback can start (benchmarks/browser.py)
