@@ -32,7 +32,9 @@ export const LESSONS = [
     widget: costs,
     patch: SEPARABLE,
     // 5×5 SAME, C·M = 3: the pointwise stage starts at step 75.
-    steps: [{ step: 0 }, { step: 75 }, { step: 75 }, { step: 75 }],
+    // Step 3 asks to change the outputs or the kernel size: `controls` are shown in presenter
+    // mode, which hides the settings panel (views/present.js).
+    steps: [{ step: 0 }, { step: 75 }, { step: 75, controls: ["out", "kh", "kw"] }, { step: 75 }],
   },
   {
     // 3. The equivalent standard kernel of a separable convolution.

@@ -9,7 +9,7 @@ import {
 } from "./common.js";
 import { FocusView, widestTexts } from "./focus.js";
 import { formatNumber } from "./format.js";
-import { columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
+import { captionBox, columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class DepthwiseView {
   constructor(root, store, stage, handlers = {}) {
@@ -48,21 +48,22 @@ export class DepthwiseView {
     const cap = maxCell ?? (presenting ? 240 : 110);
     const label = labelHeight();
     const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
-    const kLabelFull = labelWidth(t("stage.kernel", { q: C - 1, r: M - 1 }));
-    let outLabelFull = 0;
     let outLabelShort = 0;
-    for (let o = 0; o < C * M; o++) {
-      outLabelFull = Math.max(outLabelFull, labelWidth(t(this.mapKey, { o, q: Math.floor(o / M), m: M, r: o % M })));
-    }
     for (let o = 0; o < C * M; o++) outLabelShort = Math.max(outLabelShort, labelWidth(this.mapLabel(o, true)));
     // Modes, most informative first: kernels and full captions; short captions; no kernel
     // thumbnails (the focus view shows the current kernel with its numbers).
     let mode = { kernels: true, short: false };
+    const kText = t("stage.kernel", { q: C - 1, r: M - 1 });
+    const outText = this.mapLabel(C * M - 1, false);
+    // Captions wider than their grid wrap to two lines (captionBox); short ones never do.
+    const captions = (cell) => ({
+      kernel: captionBox(kText, kw * cell + 4),
+      output: mode.short ? { width: Math.max(outLabelShort, outW * cell + 4), lines: 1 } : captionBox(outText, outW * cell + 4),
+    });
     const laneBox = (cell, bc) => {
-      const kLabel = mode.kernels ? kLabelFull : 0;
-      const outLabel = mode.short ? outLabelShort : outLabelFull;
-      const branchW = (mode.kernels ? Math.max(kw * cell + 4, kLabel) + 40 : 0) + Math.max(outW * cell + 4, outLabel);
-      const branchH = label + Math.max(mode.kernels ? kh : 1, outH) * cell + 4;
+      const { kernel: kBox, output: oBox } = captions(cell);
+      const branchW = (mode.kernels ? kBox.width + 40 : 0) + oBox.width;
+      const branchH = Math.max(mode.kernels ? labelHeight(kBox.lines) + kh * cell : 0, labelHeight(oBox.lines) + outH * cell) + 4;
       const rows = Math.ceil(M / bc);
       return {
         width: 22 + Math.max(wp * cell + 4, inLabel) + 44 + bc * branchW + (bc - 1) * 16 + 16,
@@ -78,7 +79,9 @@ export class DepthwiseView {
           if (columns) return { cell, bc, columns };
         }
       }
-      return { cell: 1, bc: M, columns: Math.max(1, Math.min(count, 4)) };
+      // Nothing fits (a phone): one column as wide as the screen; the stage scrolls down.
+      for (let cell = top; cell > 1; cell--) if (laneBox(cell, 1).width <= w + 16) return { cell, bc: 1, columns: 1, fallback: true };
+      return { cell: 1, bc: 1, columns: 1, fallback: true };
     };
     const withMode = (next, make) => {
       mode = next;
@@ -91,7 +94,9 @@ export class DepthwiseView {
       sumCaption: `out[${outH - 1}, ${outW - 1}, ${C * M - 1}]`,
     });
     let plan = { ...best(C, width, height), focus: null, mode };
-    if (!numberFont(plan.cell, inputTexts)) {
+    // A plan that fits scores its cell; one that does not (the stage will scroll) scores 0.
+    const score = (candidate) => (candidate.fallback ? 0 : candidate.cell);
+    if (plan.fallback || !numberFont(plan.cell, inputTexts)) {
       // The grids cannot carry numbers: the focus view does, beside or under the lanes.
       // Its cells: a little above the minimum when there is room for that beside or under the lanes.
       const allowed = (fc) => {
@@ -112,13 +117,16 @@ export class DepthwiseView {
           options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
         }
         if (!options.length) options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
-        return options.reduce((a, b) => (b.cell > a.cell ? b : a));
+        return options.reduce((a, b) => (score(b) > score(a) ? b : a));
       };
       const short = placed({ kernels: true, short: true });
       const bare = placed({ kernels: false, short: true });
-      plan = short.cell >= 4 || short.cell >= bare.cell ? short : bare;
+      const lanesOnly = plan;
+      plan = score(short) >= 4 || score(short) >= score(bare) ? short : bare;
+      // No room for the focus view beside lanes that fit: the lanes, without it.
+      if (!score(plan) && score(lanesOnly)) plan = { ...lanesOnly, fc: null };
       mode = plan.mode;
-      plan.fc = fc;
+      if (plan.focus) plan.fc = fc;
     }
     // Zoom: bigger cells; when all lanes no longer fit, a page of lanes at a time.
     let perPage = C;
@@ -133,6 +141,7 @@ export class DepthwiseView {
     this.perPage = perPage;
     this.page = Math.floor(Math.max(0, this.showLane ?? 0) / perPage);
     const cell = plan.cell;
+    const wraps = captions(cell);
     this.cell = cell;
     this.activeLane = -1;
     this.activeMap = -1;
@@ -162,6 +171,7 @@ export class DepthwiseView {
           : null,
       });
       input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
+      input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(q) : null; // a photo's own colours
       const branches = el("div", "branches");
       branches.style.setProperty("--branch-columns", String(plan.bc));
       const branchViews = [];
@@ -177,6 +187,8 @@ export class DepthwiseView {
           rows: outH, cols: outW, cell, hue, className: "output",
           label: this.mapLabel(o, plan.mode.short), ariaLabel: this.mapLabel(o, false),
         });
+        if (kernel && wraps.kernel.lines > 1) kernel.wrapCaption(wraps.kernel.width);
+        if (wraps.output.lines > 1) output.wrapCaption(wraps.output.width);
         if (kernel) branch.append(kernel.element, el("span", "arrow", "→"));
         branch.append(output.element);
         branches.append(branch);

@@ -77,7 +77,9 @@ export class StandardView {
           }
         }
       }
-      return { cell: 1, gc: G, lc: Cg, oc: O };
+      // Nothing fits (a phone): one column as wide as the screen; the stage scrolls down.
+      for (let cell = cap; cell > 1; cell--) if (sizes(cell, 1, 1).inputsW + wireGap + mapW(cell) <= w) return { cell, gc: 1, lc: 1, oc: 1, fallback: true };
+      return { cell: 1, gc: 1, lc: 1, oc: 1, fallback: true };
     };
     const inputTexts = widestTexts(this.padded.data);
     const focus = new FocusView({
@@ -86,7 +88,8 @@ export class StandardView {
       sumCaption: `out[${outH - 1}, ${outW - 1}, ${O - 1}]`,
     });
     let plan = { ...best(width, height), focus: null };
-    if (!numberFont(plan.cell, inputTexts)) {
+    const score = (candidate) => (candidate.fallback ? 0 : candidate.cell);
+    if (plan.fallback || !numberFont(plan.cell, inputTexts)) {
       const allowed = (fc) => {
         const c = focus.size(fc, "column");
         const r = focus.size(fc, "row");
@@ -100,7 +103,9 @@ export class StandardView {
       if (column.width < width * 0.45 && column.height <= height) options.push({ ...best(width - column.width - 16, height), focus: "column" });
       if (row.height < height * 0.45 && row.width <= width) options.push({ ...best(width, height - row.height - 16), focus: "row" });
       if (!options.length) options.push({ ...best(width, height - row.height - 16), focus: "row" });
-      plan = { ...options.reduce((x, y) => (y.cell > x.cell ? y : x)), fc };
+      const withFocus = { ...options.reduce((x, y) => (score(y) > score(x) ? y : x)), fc };
+      // No room for the focus view beside lanes that fit: the lanes, without it.
+      plan = !score(withFocus) && score(plan) ? plan : withFocus;
     }
     const { cell, lc: columns } = plan;
     this.plan = plan;
@@ -136,6 +141,7 @@ export class StandardView {
             : null,
         });
         input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
+        input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(c) : null; // a photo's own colours
         const kernel = new Heatmap({
           rows: kh, cols: kw, cell: kc, hue, className: "kernel",
           label: "",
