@@ -190,6 +190,7 @@ export class Linking {
     const layer = document.createElement("div");
     layer.className = `${PREFIX}-layer`;
     const size = heatmap.cell;
+    const border = `${Math.max(1, Math.min(3, Math.floor(size / 4)))}px`; // small cells stay see-through
     for (const [i, j] of cells) {
       const box = document.createElement("div");
       box.className = `${PREFIX}-${kind}`;
@@ -198,6 +199,7 @@ export class Linking {
       if (grid.map !== undefined) box.dataset.map = String(grid.map);
       if (grid.channel !== undefined) box.dataset.channel = String(grid.channel);
       box.style.width = box.style.height = `${size}px`;
+      box.style.borderWidth = border;
       box.style.transform = `translate(${j * size}px, ${i * size}px)`;
       layer.append(box);
     }
