@@ -49,6 +49,9 @@ class BlockRequest(BaseModel):
     fold_batch_norm: bool = Field(False, description="Fold each BatchNorm into its conv.")
     input_hw: int = Field(8, ge=2, le=64, description="Input height = width.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the weights and the input.")
+    step_stage: str | None = Field(None, description="A convolution stage whose steps (every "
+                                   "window, weights, products, sum) are returned as steps.")
+    channel: int = Field(0, ge=0, description="The output channel of step_stage to step.")
     output_encoding: Literal["list", "base64"] = "list"
 
 
@@ -119,7 +122,27 @@ def blocks_payload(request: BlockRequest, settings: Settings) -> dict[str, Any]:
             "min": float(channels_first.min()), "max": float(channels_first.max()),
             "cost": cost.as_dict(),
         })
+    steps = None
+    if request.step_stage is not None:
+        conv = next((stage for stage in block.stages if stage.name == request.step_stage), None)
+        if isinstance(conv, engine.ConvStage):
+            before = costs.stages[block.stage_names().index(request.step_stage)]
+            kh, kw, c, _ = conv.kernel.shape
+            group_in = 1 if conv.kind == "depthwise" else c
+            values = math.prod(before.output_shape[1:3]) * group_in * kh * kw * 2
+            if values > settings.max_elements:
+                raise ApiError(413, "too_many_elements", f"the steps of {request.step_stage} "
+                               f"have {values:,} values; the limit is {settings.max_elements:,} "
+                               "(max_elements)", "step_stage")
+        try:
+            found = engine.stage_steps(block, x, request.step_stage, request.channel)
+        except ValueError as error:
+            field = "channel" if str(error).startswith("channel") else "step_stage"
+            raise ApiError(422, "invalid_value", str(error), field) from None
+        steps = {key: encode(value) if isinstance(value, np.ndarray) else value
+                 for key, value in found.items()}
     return {
+        "steps": steps,
         "block": request.block, "name": block.name, "stage_names": block.stage_names(),
         "input": encode(x[0].transpose(2, 0, 1)), "input_shape": [request.in_channels,
                                                                  request.input_hw,
@@ -145,7 +168,9 @@ async def blocks(request: Request, body: Annotated[JsonBody, Depends(_BODY)]) ->
     """Each stage in order (``app.engine.run_block``): name, kind, arguments, weights
     (kernels in TF layout, BatchNorm as ``scale`` and ``shift``), the output map (C, H, W),
     and its cost (``block_costs``: weights, MACs, activation bytes, bytes moved, arithmetic
-    intensity); ``costs`` totals the block against the standard 3x3 conv it replaces."""
+    intensity); ``costs`` totals the block against the standard 3x3 conv it replaces. With
+    ``step_stage`` (a convolution stage) and ``channel``, ``steps`` holds the engine's trace of
+    that output channel: every window, the weights, the products, the sum and the bias."""
     settings: Settings = request.app.state.settings
     payload = await run_in_threadpool(lambda: dumps(blocks_payload(body.parse(), settings)))
     return Response(payload, media_type="application/json")

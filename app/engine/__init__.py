@@ -26,6 +26,7 @@ from app.engine.blocks import (
     keras_separable_conv2d,
     mobilenet_v1_block,
     run_block,
+    stage_steps,
     torch_separable_pair,
     xception_block,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "separable_approximation",
     "separable_conv2d",
     "separable_conv2d_stages",
+    "stage_steps",
     "torch_conv2d",
     "torch_separable_pair",
     "trace_step_count",

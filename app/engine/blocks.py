@@ -303,6 +303,63 @@ def run_block(block: Block, input: Any) -> list[StageOutput]:
     return results
 
 
+def stage_steps(block: Block, input: Any, stage: str, channel: int = 0) -> dict[str, Any]:
+    """The teaching steps of one output channel of a convolution stage, from ``build_trace``.
+
+    input : (N, H, W, C), the block's input; batch element 0 is traced. For every output
+    position ``(i, j)`` (row-major, P = Ho*Wo of them): ``window`` (P, Cg, kh, kw) of the
+    stage's input under the kernel (``padding_mask`` (P, kh, kw) marks padding cells),
+    ``weights`` (Cg, kh, kw), ``products`` (P, Cg, kh, kw), ``sum`` (P,), the stage's
+    ``bias`` and ``output`` (P,), the stage's map at that position. ``input_channels``
+    are the Cg channels one output reads (one for depthwise).
+    """
+    from app.engine.trace import build_trace
+
+    names = block.stage_names()
+    if stage not in names:
+        raise ValueError(f"stage must be one of the block's stages ({', '.join(names)}), "
+                         f"got {stage!r}")
+    index = names.index(stage)
+    conv = block.stages[index]
+    if not isinstance(conv, ConvStage):
+        raise ValueError(f"stage {stage} is a {conv.kind} stage; only convolution stages "
+                         "have steps")
+    if isinstance(channel, bool) or not isinstance(channel, int) or not (
+            0 <= channel < conv.out_channels):
+        raise ValueError(f"channel must be 0 to {conv.out_channels - 1}, got {channel!r}")
+    outputs = run_block(block, input)
+    x = float_array(input, "input", 4)
+    stage_input = x if index == 0 else outputs[index - 1].output  # (N, H, W, C)
+    kernel = conv.kernel.astype(stage_input.dtype, copy=False)
+    name = "filter" if conv.kind == "depthwise" else "filters"
+    trace = build_trace("depthwise_conv2d" if conv.kind == "depthwise" else "conv2d", {
+        "input": stage_input[:1], name: kernel, "strides": list(conv.strides),
+        "padding": conv.padding.upper(), "data_format": "NHWC",
+        "dilations": list(conv.dilations)})
+    result = outputs[index].output[0, :, :, channel]  # (Ho, Wo), bias included
+    ho, wo = result.shape
+    kh, kw, c, last = conv.kernel.shape
+    group_in = 1 if conv.kind == "depthwise" else c
+    rows = [trace.step(channel * ho * wo + pixel) for pixel in range(ho * wo)]
+
+    def stacked(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        return np.stack([np.asarray(row[key]).reshape(shape) for row in rows])
+
+    return {
+        "stage": stage, "kind": conv.kind, "channel": channel, "steps": ho * wo,
+        "output_hw": [ho, wo],
+        "input_channels": [channel // last] if conv.kind == "depthwise" else list(range(c)),
+        "i": [int(row["i"]) for row in rows], "j": [int(row["j"]) for row in rows],
+        "padding_mask": stacked("padding_mask", (kh, kw)).astype(bool).tolist(),
+        "window": stacked("window", (group_in, kh, kw)),
+        "weights": np.asarray(rows[0]["weights"]).reshape(group_in, kh, kw),
+        "products": stacked("products", (group_in, kh, kw)),
+        "sum": stacked("sum", ()).astype(np.float64),
+        "bias": 0.0 if conv.bias is None else float(conv.bias[channel]),
+        "output": result.reshape(-1).astype(np.float64),
+    }
+
+
 # ---------------------------------------------------------------- costs
 
 

@@ -56,3 +56,25 @@ def test_limits(client_with) -> None:
     assert "(max_macs)" in assert_error(response, 413, "too_much_work", "input_hw")["message"]
     assert_error(client_with().post(BLOCKS, json={"block": "resnet"}), 422, "invalid_value",
                  "block")
+
+
+def test_the_steps_of_a_stage(client) -> None:
+    request = {"block": "mobilenet_v1", "in_channels": 3, "out_channels": 5, "strides": 2,
+               "input_hw": 6, "output_encoding": "base64", "step_stage": "depthwise",
+               "channel": 2}
+    body = client.post(BLOCKS, json=request).json()
+    steps = body["steps"]
+    assert steps["steps"] == 9 and steps["input_channels"] == [2] and steps["output_hw"] == [3, 3]
+    x = decoded(body["input"])  # (C, H, W)
+    window = decoded(steps["window"])  # (P, 1, 3, 3)
+    # SAME with stride 2 on 6: pad 0 on top/left, 1 at the bottom/right.
+    np.testing.assert_array_equal(window[0, 0], x[2, 0:3, 0:3])
+    assert np.array(steps["padding_mask"])[8, 2].all()  # the last window's last row is padding
+    gold = decoded(body["stages"][0]["output"])[2].reshape(-1)
+    np.testing.assert_allclose(decoded(steps["sum"]) + steps["bias"], gold, rtol=1e-6)
+    pointwise = client.post(BLOCKS, json={**request, "step_stage": "pointwise", "channel": 4})
+    assert decoded(pointwise.json()["steps"]["window"]).shape == (9, 3, 1, 1)
+    assert_error(client.post(BLOCKS, json={**request, "step_stage": "depthwise_bn"}), 422,
+                 "invalid_value", "step_stage")
+    assert_error(client.post(BLOCKS, json={**request, "channel": 3}), 422, "invalid_value",
+                 "channel")

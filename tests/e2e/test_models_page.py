@@ -52,8 +52,10 @@ def test_the_shipped_model_and_stepping_through_a_layer(demo: Demo) -> None:
     page.get_by_label("Input", exact=True).select_option(label="digit 3 (a test image)")
     _wait_run(demo, previous)
     previous = page.evaluate("document.body.dataset.runReady")
-    page.get_by_label("Output channel", exact=True).fill("5")
-    page.get_by_label("Output channel", exact=True).press("Enter")
+    page.get_by_role("tabpanel", name="Your model").get_by_label(
+        "Output channel", exact=True).fill("5")
+    page.get_by_role("tabpanel", name="Your model").get_by_label(
+        "Output channel", exact=True).press("Enter")
     _wait_run(demo, previous)
     assert page.inner_text("#run-verdict").startswith("ConvLens = onnxruntime for this layer")
     for _ in range(3):
@@ -147,4 +149,30 @@ def test_the_chinese_page(demo: Demo) -> None:
     page.get_by_role("tab", name="模块").click()
     page.wait_for_selector("body[data-block-ready]", state="attached", timeout=TIMEOUT_MS)
     assert page.inner_text("#lesson-title") == "倒残差：为什么先扩展，为什么最后是线性的"
+    demo.assert_clean()
+
+
+def test_stepping_inside_a_stage_of_a_block(demo: Demo) -> None:
+    page = demo.page
+    _open(demo, "#view=blocks")
+    page.wait_for_selector("body[data-block-ready]", state="attached", timeout=TIMEOUT_MS)
+    panel = page.get_by_role("tabpanel", name="Blocks")
+    panel.get_by_role("button", name="depthwise", exact=True).click()
+    page.wait_for_selector("body[data-steps-ready]", state="attached", timeout=TIMEOUT_MS)
+    assert page.inner_text("#stage-label") == "Stage 4 / 9: depthwise"
+    panel.get_by_label("Output channel", exact=True).fill("5")
+    panel.get_by_label("Output channel", exact=True).press("Enter")
+    page.wait_for_function("() => location.hash.includes('bch=5')", timeout=TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('#bstep-label').textContent"
+                           ".startsWith('Position 1 / 64')", timeout=TIMEOUT_MS)
+    for _ in range(9):
+        panel.get_by_role("button", name="Next position").click()
+    assert page.inner_text("#bstep-label") == "Position 10 / 64: (i, j) = (1, 1)"
+    answer = httpx.post(f"{demo.base_url}/api/v1/blocks", json={
+        "block": "inverted_residual", "step_stage": "depthwise", "channel": 5}).json()
+    value = float(page.locator("#bstep-sum").get_attribute("data-value"))
+    assert value == answer["steps"]["output"][9]
+    window = page.locator("#bstep-detail .number-table").first.locator("td").all_inner_texts()
+    assert len(window) == 9
+    demo.wait_hash("stage=4", "bch=5", "bpos=9")
     demo.assert_clean()

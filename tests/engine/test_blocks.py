@@ -228,3 +228,20 @@ def test_keras_layer_blocks_cost_what_keras_counts(strides, padding, multiplier,
                                                use_bias, batch=2)
     assert (depthwise.weights, depthwise.biases, depthwise.macs) == (
         keras.weights, keras.biases, keras.macs)
+
+
+def test_stage_steps_explain_every_value_of_a_stage() -> None:
+    block = engine.inverted_residual_block(3, 3, 2, strides=2, seed=4, dtype=np.float64)
+    x = _rng(12).standard_normal((1, 6, 6, 3))
+    outputs = {o.name: o.output for o in engine.run_block(block, x)}
+    steps = engine.stage_steps(block, x, "depthwise", 5)
+    assert steps["input_channels"] == [5] and steps["output_hw"] == [3, 3]
+    padded = np.pad(outputs["expand_relu6"][0, :, :, 5], ((0, 1), (0, 1)))  # SAME, stride 2
+    for k, (i, j) in enumerate(zip(steps["i"], steps["j"], strict=True)):
+        window = padded[2 * i:2 * i + 3, 2 * j:2 * j + 3]
+        np.testing.assert_array_equal(steps["window"][k, 0], window)
+    np.testing.assert_allclose(steps["products"], steps["window"] * steps["weights"], rtol=1e-12)
+    np.testing.assert_allclose(steps["sum"] + steps["bias"],
+                               outputs["depthwise"][0, :, :, 5].reshape(-1), rtol=1e-12)
+    with pytest.raises(ValueError, match="only convolution stages have steps"):
+        engine.stage_steps(block, x, "expand_bn")

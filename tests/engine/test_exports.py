@@ -25,7 +25,7 @@ PUBLIC_NAMES = {
     "StageCost", "StageOutput", "apply_activation", "batch_norm_scale_shift", "block_costs",
     "block_shapes", "fold_batch_norm", "inverted_residual_block", "keras_depthwise_block",
     "keras_depthwise_conv2d", "keras_separable_block", "keras_separable_conv2d",
-    "mobilenet_v1_block", "run_block", "torch_separable_pair", "xception_block",
+    "mobilenet_v1_block", "run_block", "stage_steps", "torch_separable_pair", "xception_block",
     # Keras layer parameter counts (count_params) and multiply-adds.
     "keras_conv2d_cost", "keras_depthwise_conv2d_cost", "keras_separable_conv2d_cost",
 }

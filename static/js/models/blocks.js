@@ -4,10 +4,11 @@
 // why expand, why linear at the end", whose steps set the configuration (kept in the URL).
 import { decodeArray, runBlock } from "../api.js";
 import { t } from "../i18n.js";
-import { extent, fitCell, fmt, mapFigure } from "./draw.js";
+import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_MAPS = 12;
+const CONV_KINDS = ["conv", "depthwise", "pointwise"];
 
 // The lesson's steps: the configuration each one sets, and the stage it points at.
 const LESSON = [
@@ -55,10 +56,18 @@ export class BlockView {
     $("#stage-next").addEventListener("click", () => this.moveStage(1));
     $("#lesson-prev").addEventListener("click", () => this.lessonStep(-1));
     $("#lesson-next").addEventListener("click", () => this.lessonStep(1));
+    $("#bstep-prev").addEventListener("click", () => this.movePosition(-1));
+    $("#bstep-next").addEventListener("click", () => this.movePosition(1));
+    $("#bstep-channel").addEventListener("change", (event) => {
+      const value = Number(event.target.value);
+      if (Number.isInteger(value) && value >= 0) this.state.set({ bch: value, bpos: 0 });
+    });
     state.onChange((changed) => {
       if (state.get("view") !== "blocks") return;
       if (changed.some((name) => TRACE_PARAMS.includes(name))) this.load();
       else if (changed.includes("stage")) this.showStage();
+      else if (changed.includes("bch")) this.loadSteps();
+      else if (changed.includes("bpos")) this.showPosition();
       if (changed.includes("lesson")) this.showLesson();
     });
   }
@@ -133,7 +142,7 @@ export class BlockView {
       const button = element("button", "layer-name", name);
       button.type = "button";
       button.addEventListener("click", () => this.state.set({ stage: n }));
-      head.append(element("span", "", `${n}.`), button, element("span", `kind kind-${kind}`, kind),
+      head.append(element("span", "", `${n}.`), button, element("span", `kind kind-${kind}`, t(`blocks.kindname.${kind}`)),
         element("span", "", `${channels}×${height}×${widthCells}`));
       if (stage) {
         head.append(element("span", "cost", `${t("blocks.col.macs")}: ${stage.cost.macs.toLocaleString()}`));
@@ -183,8 +192,95 @@ export class BlockView {
       text = t(`blocks.explain.${kind}`, { k: kernel, cin: before, cout: channels, s: stage.strides ? stage.strides[0] : 1 });
     }
     $("#stage-explain").textContent = text;
+    this.loadSteps();
     const current = document.querySelector("#block-stages [aria-current='step']");
     if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
+  }
+
+  /** The engine's steps of one output channel of the current convolution stage. */
+  async loadSteps() {
+    const n = Math.min(this.state.get("stage"), this.body.stages.length);
+    const stage = n > 0 ? this.body.stages[n - 1] : null;
+    const panel = $("#stage-steps");
+    this.steps = null;
+    if (!stage || !CONV_KINDS.includes(stage.kind)) {
+      panel.hidden = true;
+      return;
+    }
+    const channels = stage.output_shape[0];
+    if (this.state.get("bch") >= channels) this.state.values.bch = 0;
+    $("#bstep-channel").max = String(channels - 1);
+    $("#bstep-channel").value = String(this.state.get("bch"));
+    if (this.stepsController) this.stepsController.abort();
+    const controller = new AbortController();
+    this.stepsController = controller;
+    let body;
+    try {
+      body = await runBlock({ ...this.request(), step_stage: stage.name, channel: this.state.get("bch") }, controller.signal);
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        $("#block-error").hidden = false;
+        $("#block-error").textContent = error.message;
+      }
+      return;
+    }
+    if (controller.signal.aborted) return;
+    const steps = body.steps;
+    this.steps = {
+      raw: steps, stageIndex: n, window: decodeArray(steps.window), weights: decodeArray(steps.weights),
+      products: decodeArray(steps.products), sums: decodeArray(steps.sum), outputs: decodeArray(steps.output),
+    };
+    panel.hidden = false;
+    if (this.state.get("bpos") >= steps.steps) this.state.values.bpos = 0;
+    this.showPosition();
+    document.body.dataset.stepsReady = String(Date.now());
+  }
+
+  movePosition(delta) {
+    if (!this.steps) return;
+    const total = this.steps.raw.steps;
+    this.state.set({ bpos: (this.state.get("bpos") + delta + total) % total });
+  }
+
+  showPosition() {
+    if (!this.steps) return;
+    const { raw, window, weights, products, sums, outputs, stageIndex } = this.steps;
+    const k = Math.min(this.state.get("bpos"), raw.steps - 1);
+    const i = raw.i[k];
+    const j = raw.j[k];
+    history.replaceState(null, "", `#${this.state.hash()}`);
+    $("#bstep-label").textContent = t("models.step", { k: k + 1, total: raw.steps, i, j });
+    const maps = $("#bstep-maps");
+    maps.replaceChildren();
+    const input = this.stageMaps(stageIndex - 1).array;
+    const output = this.stageMaps(stageIndex).array;
+    const stage = this.body.stages[stageIndex - 1];
+    const [, height, width] = input.shape;
+    const [, outH, outW] = output.shape;
+    const [kh, kw] = stage.kernel_shape;
+    const [sh, sw] = stage.strides;
+    // SAME pads as TF resolves them (the odd pad at the bottom/right); VALID none.
+    const padTop = stage.padding === "SAME" ? Math.floor(Math.max((outH - 1) * sh + kh - height, 0) / 2) : 0;
+    const padLeft = stage.padding === "SAME" ? Math.floor(Math.max((outW - 1) * sw + kw - width, 0) / 2) : 0;
+    const shown = raw.input_channels.slice(0, 4);
+    const cell = fitCell(maps.clientWidth || 600, Math.max(width, outW), shown.length + 1, 6, 22);
+    for (const c of shown) {
+      const values = input.data.subarray(c * height * width, (c + 1) * height * width);
+      maps.append(mapFigure({ values, rows: height, cols: width, cell, scale: extent(input.data),
+        caption: t("blocks.stage_input", { c }), box: { top: i * sh - padTop, left: j * sw - padLeft, height: kh, width: kw } }));
+    }
+    const o = raw.channel;
+    maps.append(mapFigure({ values: output.data.subarray(o * outH * outW, (o + 1) * outH * outW), rows: outH, cols: outW,
+      cell, scale: extent(output.data), caption: t("blocks.stage_output", { o }), box: { top: i, left: j, height: 1, width: 1 } }));
+    const detail = $("#bstep-detail");
+    detail.replaceChildren(...stepTables({
+      window, weights, products, mask: raw.padding_mask[k].flat(), inputChannels: raw.input_channels, k,
+      captions: (c) => [t("models.window", { c }), t("models.kernel"), t("models.products")],
+    }));
+    const line = element("p", "sum-line", t("blocks.sum_line", { sum: fmt(sums.data[k]), bias: fmt(raw.bias), value: fmt(outputs.data[k]) }));
+    line.id = "bstep-sum";
+    line.dataset.value = String(outputs.data[k]);
+    detail.append(line);
   }
 
   showCosts() {

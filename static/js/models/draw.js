@@ -101,3 +101,31 @@ export function fitCell(width, cols, count, low = 4, high = 28) {
   const perMap = Math.floor((width - 12 * count) / Math.max(1, count));
   return Math.max(low, Math.min(high, Math.floor(perMap / Math.max(1, cols))));
 }
+
+/**
+ * One step's tables: for each of the first `limit` input channels, the window (padding
+ * cells marked), the weights and the products. `window`/`products` are {shape: [P, Cg, kh,
+ * kw], data}, `weights` {shape: [Cg, kh, kw], data}; `mask` the step's (kh × kw) padding
+ * flags; `captions(c)` gives the three captions of input channel c. Returns the figures.
+ */
+export function stepTables({ window, weights, products, mask, inputChannels, k, captions, limit = 4 }) {
+  const [, cg, kh, kw] = window.shape;
+  const size = kh * kw;
+  const groups = [];
+  for (let c = 0; c < Math.min(cg, limit); c++) {
+    const start = (k * cg + c) * size;
+    const windowValues = window.data.subarray(start, start + size);
+    const weightValues = weights.data.subarray(c * size, (c + 1) * size);
+    const productValues = products.data.subarray(start, start + size);
+    const [windowCaption, weightCaption, productCaption] = captions(inputChannels[c]);
+    const group = document.createElement("div");
+    group.className = "detail-group";
+    group.append(
+      numberTable({ values: windowValues, rows: kh, cols: kw, scale: extent(windowValues), mask, caption: windowCaption }),
+      numberTable({ values: weightValues, rows: kh, cols: kw, scale: extent(weightValues), caption: weightCaption }),
+      numberTable({ values: productValues, rows: kh, cols: kw, scale: extent(productValues), caption: productCaption }),
+    );
+    groups.push(group);
+  }
+  return groups;
+}

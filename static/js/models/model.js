@@ -5,7 +5,7 @@
 import { decodeArray, fetchModelFile, fetchPhoto, inspectModel, runModelLayer } from "../api.js";
 import { config } from "../config.js";
 import { t } from "../i18n.js";
-import { extent, fitCell, fmt, mapFigure, numberTable } from "./draw.js";
+import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_KERNEL_ROWS = 16;
@@ -396,24 +396,12 @@ export class ModelView {
     detail.replaceChildren();
     const { body, window: windows, weights, products, sums, outputs, references } = this.run;
     const steps = body.steps;
-    const [, cg, kh, kw] = windows.shape;
-    const size = kh * kw;
-    const mask = steps.padding_mask[k].flat();
+    const cg = windows.shape[1];
     const shown = Math.min(cg, MAX_DETAIL_CHANNELS);
-    for (let c = 0; c < shown; c++) {
-      const start = (k * cg + c) * size;
-      const windowValues = windows.data.subarray(start, start + size);
-      const weightValues = weights.data.subarray(c * size, (c + 1) * size);
-      const productValues = products.data.subarray(start, start + size);
-      const group = element("div", "detail-group");
-      group.append(
-        numberTable({ values: windowValues, rows: kh, cols: kw, scale: extent(windowValues), mask,
-          caption: t("models.window", { c: steps.input_channels[c] }) }),
-        numberTable({ values: weightValues, rows: kh, cols: kw, scale: extent(weightValues), caption: t("models.kernel") }),
-        numberTable({ values: productValues, rows: kh, cols: kw, scale: extent(productValues), caption: t("models.products") }),
-      );
-      detail.append(group);
-    }
+    detail.append(...stepTables({
+      window: windows, weights, products, mask: steps.padding_mask[k].flat(), inputChannels: steps.input_channels,
+      k, limit: shown, captions: (c) => [t("models.window", { c }), t("models.kernel"), t("models.products")],
+    }));
     if (cg > shown) detail.append(element("p", "model-note", t("models.more_inputs", { count: cg - shown })));
     const line = element("p", "sum-line", t("models.sum_line", {
       sum: fmt(sums.data[k]), bias: fmt(steps.bias), value: fmt(outputs.data[k]), reference: fmt(references.data[k]),

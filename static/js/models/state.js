@@ -23,6 +23,9 @@ export const PARAMS = {
   seed: { int: [0, 999999], default: 0 },
   stage: { int: [0, 64], default: 0 },
   lesson: { int: [0, 4], default: 0 },
+  // The position stepped inside a convolution stage of the block, and its output channel.
+  bch: { int: [0, 4096], default: 0 },
+  bpos: { int: [0, 1 << 20], default: 0 },
 };
 
 function parse(name, raw) {
