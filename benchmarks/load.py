@@ -3,9 +3,11 @@
 Each student, in a loop until the time is up:
   1. GET /                     (the page)
   2. GET /api/v1/presets       (the page's data)
-  3. POST /api/v1/trace        (the classroom configuration, 32x32x3, 3x3, M=2, O=8,
-                                read to its `end` event)
-  4. "step": POST /api/v1/costs, POST /api/v1/trace (a small 8x8 edit), POST /api/v1/costs
+  3. POST /api/v1/trace        (the classroom configuration, 32x32x3, 3x3, M=2, O=8, the
+                                very body the page sends: compact, float64; read to its
+                                `end` event)
+  4. "step": POST /api/v1/costs, POST /api/v1/trace (a small 8x8 edit of the student's
+     own: a body no other student sends), POST /api/v1/costs
 with a think time (uniform 0.5x-1.5x of --think seconds) after each action: stepping
 itself is drawn by the browser from frames it already has.
 
@@ -42,6 +44,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.api.test_answers import page_classroom  # noqa: E402
 from tests.faults import server as proc  # noqa: E402
 
 COSTS = {
@@ -201,12 +204,13 @@ class Student:
 
 async def load(url: str, students: int, duration: float, think: float) -> tuple[Results, float]:
     results = Results()
-    classroom = json.dumps(proc.classroom_trace()).encode()
-    small = json.dumps(proc.separable_config(8, 2, 2, 4, seed=1)).encode()
+    classroom = json.dumps(page_classroom()).encode()
     started = time.monotonic()
     until = started + duration
     await asyncio.gather(*(
-        Student(url, results, think, classroom, small).run(until) for _ in range(students)
+        Student(url, results, think, classroom,
+                json.dumps(proc.separable_config(8, 2, 2, 4, seed=1 + n)).encode()).run(until)
+        for n in range(students)
     ))
     return results, time.monotonic() - started
 
@@ -272,16 +276,20 @@ def table(rows: list[dict[str, object]], duration: float, think: float) -> str:
         f"{ACCEPT_ENCODING[0]}.",
         "",
         "| students | workers | requests | errors | req/s | p50 ms | p99 ms | trace p50 ms "
-        "| trace p99 ms | peak RSS MiB (idle) | server CPU % | client CPU % |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| trace p99 ms | peak RSS MiB (idle) | server CPU % | client CPU % | students/core |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     for row in rows:
+        # Students one core serves at this load: students over the cores the server used.
+        row["students_per_core"] = round(
+            row["students"] / max(row["server_cpu_percent"] / 100, 0.01))  # type: ignore[operator]
         lines.append(
             f"| {row['students']} | {row['workers']} | {row['requests']} | {row['errors']} "
             f"| {row['requests_per_second']} | {row['p50_ms']} | {row['p99_ms']} "
             f"| {row['trace_p50_ms']} | {row['trace_p99_ms']} "
             f"| {row['peak_rss_mib']} ({row['idle_rss_mib']}) | {row['server_cpu_percent']} "
-            f"| {row['client_cpu_percent']} |"
+            f"| {row['client_cpu_percent']} | {row['students_per_core']} |"
         )
     return "\n".join(lines) + "\n"
 
