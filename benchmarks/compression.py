@@ -1,0 +1,96 @@
+"""Which compression for the trace stream: measured, not guessed.
+
+For the page's classroom trace (32x32x3, separable M=2 O=8, SAME, compact float64) and a
+student's small edit (8x8x2, M=2, O=4): the trace's own compute and encode time, then the bytes
+on the wire and the CPU of each choice:
+  none               the NDJSON as it is
+  level 1, streamed  what the API's gzip middleware does: zlib level 1, flushed after each line
+  level 6, kept      the answer store's: level 6 over the whole stream, once per distinct trace
+
+    .venv/bin/python benchmarks/compression.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pydantic import TypeAdapter  # noqa: E402
+
+from app.api.body import JsonBody, _field_names  # noqa: E402
+from app.api.schemas import TRACE_MODELS, TraceRequest  # noqa: E402
+from app.api.trace import frames, open_trace  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from tests.api.test_answers import page_classroom  # noqa: E402
+from tests.faults import server as proc  # noqa: E402
+
+REPEATS = 7
+TRACE_ADAPTER: TypeAdapter = TypeAdapter(TraceRequest)
+TRACE_FIELDS = _field_names(TraceRequest, TRACE_MODELS)
+
+
+async def collect(stream: object, settings: Settings) -> list[bytes]:
+    return [line async for line in frames(stream, settings)]  # type: ignore[arg-type]
+
+
+def trace_lines(raw: bytes) -> tuple[list[bytes], float]:
+    """The stream's lines and the median seconds to compute and encode them."""
+    settings = Settings()
+    times, lines = [], []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        body = JsonBody(TRACE_ADAPTER, raw, TRACE_FIELDS)
+        stream = open_trace(body, settings)
+
+        lines = asyncio.run(collect(stream, settings))
+        times.append(time.perf_counter() - started)
+    return lines, statistics.median(times)
+
+
+def streamed_level1(lines: list[bytes]) -> tuple[int, float]:
+    times, size = [], 0
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+        size = sum(len(packer.compress(line)) + len(packer.flush(zlib.Z_SYNC_FLUSH))
+                   for line in lines) + len(packer.flush())
+        times.append(time.perf_counter() - started)
+    return size, statistics.median(times)
+
+
+def kept_level6(lines: list[bytes]) -> tuple[int, float]:
+    times, size = [], 0
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+        size = sum(len(packer.compress(line)) for line in lines) + len(packer.flush())
+        times.append(time.perf_counter() - started)
+    return size, statistics.median(times)
+
+
+def main() -> None:
+    cases = {
+        "classroom (the page's)": page_classroom(),
+        "small edit 8x8x2": {**proc.separable_config(8, 2, 2, 4, seed=1), "precision": 17},
+    }
+    print("| trace | compute + encode ms | none kB | level 1 streamed kB (ms) "
+          "| level 6 kept kB (ms, once) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, body in cases.items():
+        lines, seconds = trace_lines(json.dumps(body).encode())
+        plain = sum(map(len, lines))
+        one, one_s = streamed_level1(lines)
+        six, six_s = kept_level6(lines)
+        print(f"| {name} | {1000 * seconds:.1f} | {plain / 1000:.1f} | {one / 1000:.1f} "
+              f"({1000 * one_s:.1f}) | {six / 1000:.1f} ({1000 * six_s:.1f}) |")
+
+
+if __name__ == "__main__":
+    main()
