@@ -15,14 +15,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from app import lab
 from app.api.body import JsonBody, body_docs, get_settings, json_body, register_component
 from app.api.errors import ERROR_RESPONSES, ApiError, field_from_message
-from app.api.responses import dumps
+from app.api.responses import dumps, json_response
+from app.lab.backward import first_step
 from app.lab.runs import BoardFull, MemoryRunCache, RunBoard
 from app.settings import Settings
 
@@ -203,3 +204,59 @@ async def train(
         lines(events, run_id), media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+class LabBackwardRequest(LabTrainRequest):
+    """A run's settings and which training image to take one training step on."""
+
+    example: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = Field(
+        0, description="Index of the training image (in the fixed split).")
+
+
+_BACKWARD_BODY = json_body("LabBackwardRequest", LabBackwardRequest)
+
+
+def backward_payload(body: JsonBody, settings: Settings) -> dict[str, Any]:
+    request: LabBackwardRequest = body.parse()
+    fields = request.model_dump()
+    example = fields.pop("example")
+    config = lab.LabConfig(**fields)
+    try:
+        lab.check(config, limits_of(settings))
+    except ValueError as error:
+        message = str(error)
+        status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
+        raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
+    dataset = dataset_for(config.dataset, settings)
+    try:
+        step = first_step(config, dataset, example, limits_of(settings))
+    except ValueError as error:
+        raise ApiError(422, "invalid_value", str(error), "example") from None
+    arguments = {name: value.tolist() if hasattr(value, "tolist") else value
+                 for name, value in step["arguments"].items()}
+    return {
+        "trace_request": {"op": step["op"], **arguments,
+                          "out_backprop": step["out_backprop"].tolist()},
+        "label": step["label"],
+        "loss": step["loss"],
+    }
+
+
+@router.post(
+    "/backward",
+    summary="One training step of a lab network: its first layer's backward-trace request",
+    responses={**ERROR_RESPONSES},
+    openapi_extra=body_docs("LabBackwardRequest", {
+        "separable_m1_first_image": {"first_layer": "separable", "example": 0},
+    }),
+)
+async def backward(
+    body: Annotated[JsonBody, Depends(_BACKWARD_BODY)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> Response:
+    """The network initialised from ``seed``, training image ``example`` forward, the loss's
+    gradient back to the first layer: ``trace_request`` is the body for
+    ``POST /api/v1/trace/backward`` (the first layer's op, its filters, that image and
+    ``out_backprop`` = dL/d(first layer's output)), with the image's ``label`` and ``loss``."""
+    payload = await run_in_threadpool(backward_payload, body, settings)
+    return json_response(payload)

@@ -57,7 +57,7 @@ def backward_stages(plan: ConvPlan) -> tuple[StageInfo, ...]:
         stages.append(StageInfo(
             "pointwise_gradient", ho * wo, ("i", "j"), plan.out_channels, plan.output_hw,
         ))
-    order = ("q", "r", "di", "dj") if plan.is_depthwise else ("o", "c", "di", "dj")
+    order = ("q", "r", "di", "dj") if plan.op != "conv2d" else ("o", "c", "di", "dj")
     stages.append(StageInfo(
         "filter_gradient", weights, order, plan.spatial_out_channels, plan.output_hw,
     ))
@@ -163,7 +163,7 @@ class BackwardTrace:
             ho, wo = plan.output_hw
             header["pointwise_filter"] = pointwise  # (C*M, O)
             header["pointwise_out_gradient"] = _frozen_copy(dy.T.reshape(-1, ho, wo))  # (O, Ho, Wo)
-        if plan.is_depthwise:
+        if plan.op != "conv2d":
             header["channel_multiplier"] = plan.channel_multiplier
         return header
 
@@ -217,7 +217,7 @@ class BackwardTrace:
             "out_gradient": gradient, "products": products,
             "sum": np.einsum("nhw->n", products),
         }
-        if self.plan.is_depthwise:
+        if self.plan.op != "conv2d":
             fields["q"], fields["r"] = np.divmod(o, self.plan.channel_multiplier)
         return fields
 

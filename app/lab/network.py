@@ -260,10 +260,11 @@ def loss_and_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> tuple[fl
     return loss, float((probabilities.argmax(axis=1) == labels).mean())
 
 
-def backward(
-    first_layer: str, params: dict[str, np.ndarray], cache: Forward, labels: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Gradients of the mean cross-entropy with respect to every parameter."""
+def head_backward(
+    params: dict[str, np.ndarray], cache: Forward, labels: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Softmax, dense, max-pool and ReLU backwards: the dense gradients, and dL/d(first
+    layer's pre-activation) (N, H, W, F), the ``out_backprop`` of the first layer."""
     n = len(labels)
     dlogits = cache.probabilities.copy()
     dlogits[np.arange(n), labels] -= 1
@@ -277,6 +278,15 @@ def backward(
         n, pre.shape[1] // 2, pre.shape[2] // 2, pre.shape[3]
     )
     dpre = max_pool_backward(dpooled, cache.argmax, pre.shape[1:3]) * (pre > 0)  # (N, H, W, F)
+    return grads, dpre
+
+
+def backward(
+    first_layer: str, params: dict[str, np.ndarray], cache: Forward, labels: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Gradients of the mean cross-entropy with respect to every parameter."""
+    n = len(labels)
+    grads, dpre = head_backward(params, cache, labels)
     grads["bias"] = dpre.sum(axis=(0, 1, 2))
     if first_layer == "standard":
         grads["kernel"] = conv2d_backprop_filter(

@@ -449,3 +449,27 @@ export async function runBlock(body, signal) {
   const response = await postJson("/blocks", { ...body, output_encoding: "base64" }, signal);
   return response.json();
 }
+
+/** One training step of a lab network (POST /lab/backward): its first layer's backward-trace body. */
+export async function fetchLabStep(body, signal) {
+  const response = await postJson("/lab/backward", body, signal);
+  return response.json();
+}
+
+/** Stream a backward trace (POST /trace/backward, json encoding): `onEvent` gets each event. */
+export async function streamBackward(body, onEvent, signal) {
+  let response;
+  try {
+    response = await fetch(API + "/trace/backward", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ code: "offline", message: String(error.message || error) });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  await readLines(response, (line) => onEvent(JSON.parse(line)));
+}

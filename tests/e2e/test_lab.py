@@ -149,3 +149,36 @@ def test_lesson_4_trains_the_question_and_links_to_the_lab(demo: Demo) -> None:
     demo.page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
     assert demo.page.input_value("#lab-preset") == "seed"
     demo.assert_clean()
+
+
+def test_the_backward_pass_of_one_training_step_is_played_step_by_step(demo: Demo) -> None:
+    import json
+
+    demo.page.goto(f"{demo.base_url}/lab#preset=seed")
+    demo.page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    demo.page.get_by_role("combobox", name=re.compile(r"^Run\b")).select_option(
+        label="1. standard conv")
+    set_number(demo, "Training image", 7)
+    demo.page.get_by_role("button", name="Show the backward pass").click()
+    demo.page.wait_for_selector("#lab-backward[data-ready='true']", state="attached",
+                                timeout=TIMEOUT_MS)
+    for _ in range(3):
+        demo.page.get_by_role("button", name="Next", exact=True).click()
+    assert demo.page.inner_text("#lab-backward-counter") == "Step 4 / 136"  # 72 + 64 steps
+    shown = demo.page.inner_text("#lab-backward-step output")
+    # The same step from the API: one training step's request, then its backward trace.
+    body = {"first_layer": "standard", "channel_multiplier": 1, "example": 7}
+    step = httpx.post(f"{demo.base_url}/api/v1/lab/backward", json=body, timeout=30).json()
+    trace = httpx.post(f"{demo.base_url}/api/v1/trace/backward",
+                       json={**step["trace_request"], "encoding": "json", "precision": 6},
+                       timeout=30).text
+    chunk = next(json.loads(line) for line in trace.splitlines() if '"chunk"' in line)
+    assert chunk["stage"] == "filter_gradient"
+    assert shown == f"Σ = {chunk['fields']['sum'][3]:.3f}".replace("-0.000", "-0.000")
+    title = demo.page.inner_text(".lab-backward-title")
+    assert title.startswith("dL/dw[1, 0, 0, 0]")  # step 3: o = 0, c = 0, tap (1, 0)
+    grids = demo.page.locator("#lab-backward-step table")
+    assert grids.count() == 3  # input under the tap, dL/dy, products
+    demo.page.get_by_role("button", name="Last step").click()
+    assert demo.page.get_attribute("#lab-backward-step", "data-stage") == "input_gradient"
+    demo.assert_clean()

@@ -4,6 +4,7 @@
 // layer and M) lives in one table mirrored to the URL hash.
 import { config } from "../config.js";
 import { language, t } from "../i18n.js";
+import { BackwardView } from "./backward.js";
 import { drawCurves } from "./charts.js";
 import { RunCard } from "./runs.js";
 import { verdict } from "./verdict.js";
@@ -42,6 +43,7 @@ function writeHash() {
 
 let cards = [];
 let controller = null;
+let backward = null;
 
 function buildCards() {
   const container = $("#lab-runs");
@@ -49,7 +51,9 @@ function buildCards() {
   const preset = lab.presets[state.preset] || [];
   cards = preset.slice(0, lab.max_runs || 4).map((run, index) => {
     const override = state.runs && state.runs[index];
-    const card = new RunCard(index, { ...run, ...(override || {}) }, { onChange: writeHash });
+    const card = new RunCard(index, { ...run, ...(override || {}) }, {
+      onChange: () => { writeHash(); if (backward) backward.refreshRuns(); },
+    });
     container.appendChild(card.element);
     return card;
   });
@@ -143,6 +147,7 @@ function init() {
     state.runs = null;
     buildCards();
     writeHash();
+    backward.refreshRuns();
   });
   dataset.addEventListener("change", () => { state.dataset = dataset.value; writeHash(); });
   for (const [id, name] of [["#lab-seed", "seed"], ["#lab-epochs", "epochs"]]) {
@@ -161,6 +166,7 @@ function init() {
   });
   buildCards();
   writeHash();
+  backward = new BackwardView($("#lab-backward"), () => cards.map((card) => ({ name: card.name, body: bodyOf(card) })));
   document.body.dataset.ready = "true";
 }
 
