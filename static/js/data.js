@@ -3,6 +3,7 @@
 // convolution's *arguments*; every result comes from the server.
 //
 // Tensors here are {shape, data} with `data` a Float64Array in row-major order.
+import { PHOTO_SOURCES } from "./state.js";
 
 /** A tensor of zeros. */
 export function zeros(shape) {
@@ -81,33 +82,6 @@ export function encodeImage(height, width, channels, bytes) {
   return `${height}x${width}x${channels}:${base64}`;
 }
 
-/**
- * Downsample a decoded image (ImageBitmap or <img>) in the browser to height × width,
- * as RGB (3 channels) or grayscale (1 channel, ITU-R BT.601 luma). Returns the state value.
- */
-export function downsampleImage(bitmap, height, width, color) {
-  const canvas = document.createElement("canvas");
-  canvas.width = width;
-  canvas.height = height;
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.imageSmoothingEnabled = true;
-  context.imageSmoothingQuality = "high";
-  context.drawImage(bitmap, 0, 0, width, height);
-  const rgba = context.getImageData(0, 0, width, height).data;
-  const channels = color === "gray" ? 1 : 3;
-  const bytes = new Uint8Array(channels * height * width);
-  for (let p = 0; p < height * width; p++) {
-    const [r, g, b] = [rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2]];
-    if (channels === 1) bytes[p] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-    else {
-      bytes[p] = r;
-      bytes[height * width + p] = g;
-      bytes[2 * height * width + p] = b;
-    }
-  }
-  return encodeImage(height, width, channels, bytes);
-}
-
 /** Parse "a.b.c:v;…" cell edits into [{index: [a, b, c], value}]. */
 export function parseEdits(text, arity) {
   const edits = [];
@@ -116,11 +90,6 @@ export function parseEdits(text, arity) {
     if (at < 0) continue;
     const index = part.slice(0, at).split(".").map(Number);
     const value = Number(part.slice(at + 1));
-/** True when a cell of kernel slice `slice` was edited by hand (its preset no longer describes it). */
-export function sliceEdited(text, slice, perSlice = 1) {
-  return withoutSliceEdits(text, slice, perSlice) !== (text || "").split(";").filter(Boolean).join(";");
-}
-
     if (index.length !== arity || index.some((n) => !Number.isInteger(n) || n < 0)) continue;
     if (!Number.isFinite(value)) continue;
     edits.push({ index, value });
@@ -147,6 +116,11 @@ export function withoutSliceEdits(text, slice, perSlice = 1) {
     .join(";");
 }
 
+/** True when a cell of kernel slice `slice` was edited by hand (its preset no longer describes it). */
+export function sliceEdited(text, slice, perSlice = 1) {
+  return withoutSliceEdits(text, slice, perSlice) !== (text || "").split(";").filter(Boolean).join(";");
+}
+
 function formatEditValue(value) {
   return String(Number(value));
 }
@@ -155,13 +129,14 @@ function formatEditValue(value) {
 export function buildInput(values) {
   const { height: h, width: w, channels } = values;
   const input = zeros([channels, h, w]);
-  if (values.source === "image") {
+  if (PHOTO_SOURCES.includes(values.source)) {
+    // A photo (photo.js keeps `image` resampled from the original at this size).
     const image = decodeImage(values.image);
     if (!image) return null;
     for (let c = 0; c < channels; c++) {
       const sourceChannel = Math.min(c, image.channels - 1);
       for (let i = 0; i < h; i++) {
-        // Nearest neighbour when the size changed after the upload.
+        // Nearest neighbour only when the original is not at hand (photo.js says so).
         const si = Math.min(image.height - 1, Math.floor((i * image.height) / h));
         for (let j = 0; j < w; j++) {
           const sj = Math.min(image.width - 1, Math.floor((j * image.width) / w));
@@ -186,7 +161,7 @@ export function buildInput(values) {
 
 // ---------------------------------------------------------------- kernels
 
-export const KERNEL_PRESETS = ["identity", "ones", "zeros", "edge_x", "edge_y", "laplacian", "sharpen", "random"];
+export const KERNEL_PRESETS = ["identity", "ones", "zeros", "edge_x", "edge_y", "blur", "sharpen", "emboss", "laplacian", "random"];
 export const KERNEL_CONSTANTS = [-1, 0, 1, 2, 3];
 
 /** One kh × kw kernel from a preset name or a number (every weight equal to it). */
@@ -210,11 +185,31 @@ export function presetKernel(name, kh, kw, seed) {
           out[di * kw + dj] = along * (across ? 2 : 1);
         }
       break;
+    case "blur": {
+      // Binomial weights (1-2-1 over 16 at 3×3): a Gaussian blur that keeps the brightness.
+      const row = binomial(kh);
+      const col = binomial(kw);
+      for (let di = 0; di < kh; di++) for (let dj = 0; dj < kw; dj++) out[di * kw + dj] = row[di] * col[dj];
+      break;
+    }
+    case "emboss":
+      // Relief: the distance along the diagonal from the centre (-2 … 2 at 3×3), 1 in the centre.
+      for (let di = 0; di < kh; di++)
+        for (let dj = 0; dj < kw; dj++) out[di * kw + dj] = Math.sign(di - ci) + Math.sign(dj - cj) + (di === Math.floor(ci) && dj === Math.floor(cj) ? 1 : 0);
+      break;
     case "laplacian": out.fill(1); out[centre] = 1 - kh * kw; break;
     case "sharpen": out.fill(-1); out[centre] = kh * kw; break;
     default: out.set(randomIntegers(seed, kh * kw, -2, 2));
   }
   return out;
+}
+
+/** Row n of Pascal's triangle over its sum: [1, 2, 1] / 4 for n = 3. */
+function binomial(n) {
+  const row = [1];
+  for (let k = 1; k < n; k++) row.push((row[k - 1] * (n - k)) / k);
+  const sum = 2 ** (n - 1);
+  return row.map((value) => value / sum);
 }
 
 /** How the kernels of this op are sliced for presets and edits. */

@@ -6,7 +6,9 @@
 // and is explained next to its control (see validate.js), never clamped here.
 
 export const OPS = ["standard", "depthwise", "pointwise", "separable", "grouped"];
-export const SOURCES = ["ramp", "checker", "gradient", "digit", "random", "image"];
+// Photo sources: an upload ("image") and the built-in photos (app/photos); see photo.js.
+export const PHOTO_SOURCES = ["image", "house", "fruit", "mountains"];
+export const SOURCES = ["ramp", "checker", "gradient", "digit", "random", ...PHOTO_SOURCES];
 export const PADDINGS = ["VALID", "SAME", "EXPLICIT"];
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 // Stage zoom steps (views/present.js: + / − keys and buttons); themes (theme.js).
@@ -29,6 +31,9 @@ export const PARAMS = {
   color: { kind: "enum", values: ["rgb", "gray"], default: "rgb", trace: false },
   // Uploaded image, already downsampled: "HxWxC:" + base64url of uint8 values (C, H, W).
   image: { kind: "string", default: "" },
+  // The uploaded photo's original, kept in this browser under this key (photo.js); the
+  // convolution reads `image`, resampled from it.
+  photo: { kind: "string", default: "", trace: false },
   kh: { kind: "int", min: 1, max: 7, default: 3 },
   kw: { kind: "int", min: 1, max: 7, default: 3 },
   // Kernel preset per kernel slice, comma-separated; a number means "every weight is that number".

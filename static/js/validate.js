@@ -1,13 +1,15 @@
 // Which settings make sense together. A problem is explained next to its control
 // (and nothing is clamped); the server checks again and has the last word
 // (its messages are shown the same way).
-import { PARAMS } from "./state.js";
+import { PARAMS, PHOTO_SOURCES } from "./state.js";
 import { t } from "./i18n.js";
 
 /** The parameters that matter for an operation (the others are hidden). */
 export function relevantParams(values) {
   const op = values.op;
-  const names = ["source", "seed", "height", "width", "channels"];
+  const photo = PHOTO_SOURCES.includes(values.source);
+  // A photo brings its channels (RGB or grey: the upload field's choice) and shows the upload.
+  const names = photo ? ["source", "image", "seed", "height", "width"] : ["source", "seed", "height", "width", "channels"];
   if (op !== "pointwise") names.push("kh", "kw", "sh", "sw", "dh", "dw", "padding");
   if (op !== "pointwise" && values.padding === "EXPLICIT") names.push("pad_top", "pad_bottom", "pad_left", "pad_right");
   if (op === "depthwise" || op === "separable") names.push("multiplier");
@@ -25,11 +27,11 @@ export function validate(values, labels) {
     if (spec.kind !== "int") continue;
     const value = values[name];
     if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
-      problems.push({
-        param: name,
       // An empty box or a word has no number to quote ("got NaN" helps nobody).
       const key = Number.isFinite(value) ? "problem.range" : "problem.range_empty";
-        message: t("problem.range", { label: labels[name] || name, min: spec.min, max: spec.max, value }),
+      problems.push({
+        param: name,
+        message: t(key, { label: labels[name] || name, min: spec.min, max: spec.max, value }),
       });
     }
   }

@@ -288,14 +288,18 @@ def test_uploading_a_small_png_changes_the_input(demo: Demo, tmp_path) -> None:
     demo.wait_stream_done()
     image = tmp_path / "orange.png"
     image.write_bytes(png(6, 5, (255, 0, 51)))
-    demo.page.set_input_files("#upload", str(image))
-    demo.wait_hash("source=image", "image=4x4x3")
+    # The visible control (tests/e2e/test_photo.py covers photos end to end).
+    demo.page.select_option("#param-source", "image")
+    with demo.page.expect_file_chooser() as chooser:
+        demo.page.click("#upload")
+    chooser.value.set_files(str(image))
+    demo.wait_hash("source=image", "image=16x16x3")  # a photo starts at 16 × 16
     demo.wait_stream_done()
     demo.tab("numbers")
     demo.page.wait_for_selector("#numbers table[data-role='input-map'][data-channel='2']")
     # RGB -> three channels of value/255 (rounded to 2 decimals): 1, 0 and 0.2 everywhere.
     for channel, value in enumerate(["1", "0", "0.2"]):
-        assert map_table(demo, "input-map", channel) == [[value] * 4] * 4
+        assert map_table(demo, "input-map", channel) == [[value] * 16] * 16
     assert demo.page.input_value("#param-source") == "image"
     assert demo.page.input_value("#param-channels") == "3"
     demo.assert_clean()
