@@ -91,6 +91,16 @@ def test_an_upload_through_the_file_chooser_and_a_bad_file(demo: Demo, tmp_path)
     assert page.locator("#run-input option").all_inner_texts() == [
         "photo: house", "photo: fruit", "photo: mountains", "random (seeded)"]
     assert page.inner_text("#run-verdict").startswith("ConvLens = onnxruntime")
+    # The user's own photo, through the file chooser: resampled in the page to 3x16x16.
+    photo = tmp_path / "house.png"
+    photo.write_bytes(httpx.get(f"{demo.base_url}/api/v1/presets/photos/house.png").content)
+    previous = page.evaluate("document.body.dataset.runReady")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Open a photo…").click()
+    chooser.value.set_files(str(photo))
+    _wait_run(demo, previous)
+    assert page.locator("#run-input option:checked").inner_text() == "your photo: house.png"
+    assert page.inner_text("#run-verdict").startswith("ConvLens = onnxruntime")
     bad = tmp_path / "photo.onnx"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     with page.expect_file_chooser() as chooser:

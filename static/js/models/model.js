@@ -30,6 +30,29 @@ function random(seed) {
   };
 }
 
+// Photos uploaded on the main page are kept in this browser (static/js/photo.js): the most
+// recent ones are offered as inputs too.
+const PHOTO_PREFIX = "convlens.photo.";
+const PHOTO_INDEX = "convlens.photos";
+
+function storedPhotos() {
+  try {
+    const list = JSON.parse(localStorage.getItem(PHOTO_INDEX) || "[]");
+    return Array.isArray(list) ? list.filter((id) => typeof id === "string" && localStorage.getItem(PHOTO_PREFIX + id)).reverse().slice(0, 3) : [];
+  } catch {
+    return [];
+  }
+}
+
+function imageFromUrl(url) {
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => resolve(image);
+    image.onerror = () => reject(new Error("the stored photo cannot be read"));
+    image.src = url;
+  });
+}
+
 export class ModelView {
   constructor(state) {
     this.state = state;
@@ -47,6 +70,16 @@ export class ModelView {
     });
     $("#model-shipped").addEventListener("click", () => this.openShipped());
     $("#run-layer").addEventListener("click", () => this.runLayer());
+    $("#photo-open").addEventListener("click", () => $("#photo-file").click());
+    $("#photo-file").addEventListener("change", (event) => {
+      const [file] = event.target.files;
+      event.target.value = "";
+      if (!file) return;
+      this.photoFile = file; // stays in this tab; only the resampled pixels are sent
+      this.fillInputs();
+      if (this.state.get("input") === "upload") this.runLayer();
+      else this.state.set({ input: "upload", pos: 0 });
+    });
     $("#run-input").addEventListener("change", (event) => this.state.set({ input: event.target.value, pos: 0 }));
     $("#run-channel").addEventListener("change", (event) => {
       const value = Number(event.target.value);
@@ -134,6 +167,8 @@ export class ModelView {
     if (this.shipped) {
       for (const sample of this.models.shipped.card.samples) options.push([`digit-${sample.label}`, t("models.input.digit", { d: sample.label })]);
     }
+    if (this.photoFile) options.push(["upload", t("models.input.upload", { name: this.photoFile.name })]);
+    storedPhotos().forEach((id, n) => options.push([`stored-${id}`, t("models.input.stored", { n: n + 1 })]));
     for (const name of this.models.photos || []) options.push([`photo-${name}`, t("models.input.photo", { name })]);
     options.push(["random", t("models.input.random")]);
     for (const [value, label] of options) select.append(new Option(label, value));
@@ -266,9 +301,11 @@ export class ModelView {
       for (let q = 0; q < c; q++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
         plane[(q * h + i) * w + j] = source[Math.floor((i * source.length) / h)][Math.floor((j * source[0].length) / w)];
       }
-    } else if (choice.startsWith("photo-")) {
-      const blob = await fetchPhoto(choice.slice(6));
-      const bitmap = await createImageBitmap(blob);
+    } else if (choice.startsWith("photo-") || choice === "upload" || choice.startsWith("stored-")) {
+      let bitmap;
+      if (choice === "upload") bitmap = await createImageBitmap(this.photoFile);
+      else if (choice.startsWith("stored-")) bitmap = await imageFromUrl(localStorage.getItem(PHOTO_PREFIX + choice.slice(7)));
+      else bitmap = await createImageBitmap(await fetchPhoto(choice.slice(6)));
       const canvas = document.createElement("canvas");
       canvas.width = w;
       canvas.height = h;
