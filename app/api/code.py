@@ -25,10 +25,12 @@ def code_payload(request: Any, settings: Settings) -> dict[str, Any]:
     shape = list(plan.output_shape)
     if prepared.op == "torch_conv2d" and prepared.arguments["input"].ndim == 3:
         shape = shape[1:]
+    use_bias = prepared.op == "torch_conv2d" and prepared.arguments.get("bias") is not None
     return {
         "op": prepared.op,
         **codegen.snippets(prepared.op, prepared.arguments, plan, prepared.dtype),
         "output_shape": shape,
+        "keras_count_params": codegen.keras_parameter_count(prepared.op, plan, use_bias),
     }
 
 

@@ -327,6 +327,10 @@ class CodeResponse(BaseModel):
     keras: str = Field(description="Keras layer code with set_weights.")
     pytorch: str = Field(description="torch.nn.functional code; `output` holds the result.")
     output_shape: list[int]
+    keras_count_params: int = Field(
+        description="What the Keras snippet's layer reports as count_params() (no bias, as "
+        "tf.nn has none; PyTorch's bias when given)."
+    )
 
 
 # ----------------------------------------------------------- trace events
