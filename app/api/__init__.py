@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.body import body_components
 from app.api.errors import register_error_handlers
+from app.api.media import MediaTypes
 
 API_PREFIX = "/api/v1"
 
@@ -67,6 +68,7 @@ def include_api(application: FastAPI) -> None:
     application.include_router(api_router())
     register_error_handlers(application)
     application.add_middleware(ApiGZip)
+    application.add_middleware(MediaTypes, application=application)
     generate = application.openapi
 
     def openapi() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from tests.api.helpers import OP_PATHS, assert_error, encoded
 DEPTHWISE = OP_PATHS["depthwise_conv2d"]
 SEPARABLE = OP_PATHS["separable_conv2d"]
 TORCH = OP_PATHS["torch_conv2d"]
+JSON_TYPE = {"content-type": "application/json"}
 
 
 def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -23,8 +24,9 @@ def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ 400/404/405
 
 def test_malformed_json_is_a_400(client) -> None:
-    assert_error(client.post(DEPTHWISE, content=b'{"input": [1,'), 400, "malformed_json")
-    assert_error(client.post(DEPTHWISE, content=b""), 400, "malformed_json")
+    assert_error(client.post(DEPTHWISE, content=b'{"input": [1,', headers=JSON_TYPE), 400,
+                 "malformed_json")
+    assert_error(client.post(DEPTHWISE, content=b"", headers=JSON_TYPE), 400, "malformed_json")
 
 
 def test_unknown_route_and_method_answer_in_the_envelope(client) -> None:
@@ -99,7 +101,8 @@ def test_pytorch_rules_name_their_fields(client) -> None:
     b'{"input": [[[[1e999, 1]]]], "filter": [[[[1], [1]]]], "strides": 1, "padding": "SAME"}',
 ])
 def test_non_finite_numbers_are_refused(client, raw) -> None:
-    error = assert_error(client.post(DEPTHWISE, content=raw), 422, "non_finite", "input")
+    error = assert_error(client.post(DEPTHWISE, content=raw, headers=JSON_TYPE), 422,
+                         "non_finite", "input")
     assert "finite" in error["message"]
 
 
@@ -156,7 +159,8 @@ def test_body_size_limit(client_with) -> None:
             yield b"[[[1, 1], [1, 1]]],"
         yield b"[]]}"
 
-    assert_error(client.post(DEPTHWISE, content=chunks()), 413, "body_too_large")
+    assert_error(client.post(DEPTHWISE, content=chunks(), headers=JSON_TYPE), 413,
+                 "body_too_large")
 
 
 def test_element_limit_is_checked_before_any_array_is_allocated(client_with, monkeypatch) -> None:

@@ -59,7 +59,8 @@ def test_the_seed_example_and_the_envelope_on_a_real_server(live_server) -> None
     answer = httpx.post(f"{live_server}{OP_PATHS['depthwise_conv2d']}",
                         json=examples.DEPTHWISE).json()
     assert answer["output"] == examples.SEED_OUTPUT
-    assert_error(httpx.post(f"{live_server}{OP_PATHS['depthwise_conv2d']}", content=b"{"),
+    assert_error(httpx.post(f"{live_server}{OP_PATHS['depthwise_conv2d']}", content=b"{",
+                            headers={"content-type": "application/json"}),
                  400, "malformed_json")
     frames = events(httpx.post(f"{live_server}/api/v1/trace", json=examples.TRACE).text)
     assert frames[-1]["event"] == "end"

@@ -93,7 +93,7 @@ MALFORMED = {
     "string": b'"a string"',
     "nan": b'{"op": "depthwise_conv2d", "input": [[[[NaN]]]]}',
     "deep-nesting": b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-    "duplicate-key": b'{"op": "depthwise_conv2d", "op": "conv2d"',
+    "duplicate-key": b'{"op": "depthwise_conv2d", "op": "conv2d"}',
 }
 
 
