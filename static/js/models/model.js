@@ -62,6 +62,9 @@ export class ModelView {
     this.run = null;
     this.shipped = false;
     this.controller = null;
+    // A fresh layer opens on its middle output position (a window over the picture, not the
+    // zero padding of a corner), unless the URL names a position.
+    this.centre = !/(^|[#&])pos=/.test(location.hash);
     $("#model-open").addEventListener("click", () => $("#model-file").click());
     $("#model-file").addEventListener("change", (event) => {
       const [file] = event.target.files;
@@ -185,7 +188,10 @@ export class ModelView {
       row.dataset.layer = layer.name;
       const button = element("button", "layer-name", layer.name);
       button.type = "button";
-      button.addEventListener("click", () => this.state.set({ layer: layer.name, pos: 0, channel: 0 }));
+      button.addEventListener("click", () => {
+        this.centre = true;
+        this.state.set({ layer: layer.name, pos: 0, channel: 0 });
+      });
       row.insertCell().append(button);
       row.insertCell().append(element("span", `kind kind-${layer.kind}`, t(`models.kind.${layer.kind}`)));
       for (const text of [
@@ -371,7 +377,13 @@ export class ModelView {
     const range = $("#step-range");
     range.max = String(run.steps.steps - 1);
     $("#run-stepper").hidden = false;
-    if (this.state.get("pos") > run.steps.steps - 1) this.state.set({ pos: 0 });
+    if (this.centre) {
+      this.centre = false;
+      const [outH, outW] = run.steps.output_hw;
+      this.state.set({ pos: Math.floor(outH / 2) * outW + Math.floor(outW / 2) });
+    } else if (this.state.get("pos") > run.steps.steps - 1) {
+      this.state.set({ pos: 0 });
+    }
     this.showStep();
     document.body.dataset.runReady = String(Date.now());
   }
