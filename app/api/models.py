@@ -79,6 +79,10 @@ def inspect_payload(form: RawForm, settings: Settings) -> dict[str, Any]:
 
 
 def _input_array(parts: dict[str, FormPart], settings: Settings) -> Any:
+    if len(parts["input"].data) > settings.max_body_bytes:
+        raise ApiError(413, "body_too_large", f"input has {len(parts['input'].data):,} bytes of "
+                       f"JSON; the limit is {settings.max_body_bytes:,} (max_body_bytes)",
+                       "input")
     text = parts["input"].text()
     try:
         value = json.loads(text)

@@ -269,6 +269,17 @@ def test_an_unknown_layer_name(client) -> None:
                                 "'pw'? Its Conv layers are: dw, pw")
 
 
+def test_the_input_is_bounded_before_it_is_parsed(client_with) -> None:
+    data = _bytes(build.mobilenet_v1_block())
+    small = client_with(max_body_bytes=2000)
+    error = assert_error(run(small, data, "dw", _image((1, 4, 8, 8)).tolist()), 413,
+                         "body_too_large", "input")
+    assert "the limit is 2,000 (max_body_bytes)" in error["message"]
+    error = assert_error(run(client_with(max_elements=100), data, "dw", _image((1, 4, 8, 8))),
+                         413, "too_many_elements", "input")
+    assert "input has 256 elements; the limit is 100 (max_elements)" in error["message"]
+
+
 def test_activations_are_bounded_before_the_run(client_with) -> None:
     data = _bytes(build.mobilenet_v2_blocks())
     error = assert_error(run(client_with(max_model_activations=5000), data, "block2.project",
