@@ -1,0 +1,44 @@
+"""Two workers answer the models routes alike: the ONNX file travels with every request, so no
+request depends on which process (or replica) serves it, nor on what it cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("onnxruntime", reason="onnxruntime (the models extra) is not installed")
+
+from app.models import SHIPPED_MODEL, SHIPPED_MODEL_INFO  # noqa: E402
+from tests.faults import server as proc  # noqa: E402
+
+REQUESTS = 12
+
+
+@pytest.mark.timeout(180)
+def test_two_workers_give_byte_identical_runs_on_fresh_connections(tmp_path: Path) -> None:
+    card = json.loads(SHIPPED_MODEL_INFO.read_text())
+    image = json.dumps([[card["samples"][4]["image"]]])
+    model = SHIPPED_MODEL.read_bytes()
+    with proc.running(tmp_path / "server.log", workers=2) as server:
+        time.sleep(0.5)
+        workers = [pid for pid in proc.children(server.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2
+        cpu_before = {pid: proc.cpu_seconds(pid) for pid in workers}
+        digests: set[str] = set()
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=server.url, timeout=60, limits=no_reuse) as client:
+            for _ in range(REQUESTS):
+                response = client.post("/api/v1/models/run", files={"model": ("m.onnx", model)},
+                                       data={"layer": "block2.depthwise", "input": image,
+                                             "channel": "3", "output_encoding": "base64"})
+                assert response.status_code == 200, response.text
+                assert response.json()["matches"] is True
+                digests.add(hashlib.sha256(response.content).hexdigest())
+        assert len(digests) == 1
+        assert all(proc.cpu_seconds(pid) > cpu_before[pid] for pid in workers)
