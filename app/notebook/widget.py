@@ -23,8 +23,8 @@ from app.notebook.bundle import widget_css, widget_esm
 from app.notebook.strings import catalogue
 from app.settings import Settings
 
-# The page's stream options (static/js/api.js): every value float64, exactly.
-ENCODING, PRECISION, DETAIL, CHUNK_SIZE = "binary", 17, "full", 1024
+# The page's stream options (STREAM_OPTIONS in static/js/api.js; a test keeps them equal).
+ENCODING, PRECISION, DETAIL, CHUNK_SIZE = "binary", 17, "compact", 1024
 OPS = ("conv2d", "depthwise_conv2d", "separable_conv2d", "torch_conv2d")
 # The filter argument each op's limits name in their messages.
 _FILTER_NAME = {"conv2d": "filters", "depthwise_conv2d": "filter",

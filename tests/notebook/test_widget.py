@@ -4,6 +4,7 @@ same configuration), array conversion at the edge, and errors with the API's mes
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -32,9 +33,26 @@ def lines(payload: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in payload.decode().splitlines()]
 
 
+def page_stream_options() -> dict[str, Any]:
+    """STREAM_OPTIONS of static/js/api.js: what the page asks the API for."""
+    from app.settings import STATIC_DIR
+
+    source = (STATIC_DIR / "js" / "api.js").read_text("utf-8")
+    literal = re.search(r"export const STREAM_OPTIONS = (\{[^}]*\});", source)
+    assert literal, "STREAM_OPTIONS not found in api.js"
+    return json.loads(re.sub(r"(\w+):", r'"\1":', literal.group(1)))
+
+
+def test_the_widget_asks_for_the_pages_encoding() -> None:
+    from app.notebook import widget
+
+    assert page_stream_options() == {"encoding": widget.ENCODING, "precision": widget.PRECISION,
+                                     "detail": widget.DETAIL, "chunk_size": widget.CHUNK_SIZE}
+
+
 def api_trace(url: str, body: dict[str, Any]) -> bytes:
-    options = {"encoding": "binary", "precision": 17, "detail": "full", "chunk_size": 1024}
-    response = httpx.post(f"{url}/api/v1/trace", json={**body, **options}, timeout=30)
+    response = httpx.post(f"{url}/api/v1/trace", json={**body, **page_stream_options()},
+                          timeout=30)
     assert response.status_code == 200, response.text
     return response.content
 
