@@ -29,7 +29,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.
 	$(BIN)/pip install -q torch==2.13.0 || echo "torch==2.13.0 is not installable here: PyTorch comparisons will be skipped"
 	@# TensorFlow (with Keras 3) is a test-only reference too: engine and /code snippets against it.
-	$(BIN)/pip install -q 'tensorflow-cpu>=2.16' || echo "tensorflow-cpu is not installable here (no wheel for this Python or platform): TF/Keras comparisons will be skipped"
+	$(BIN)/pip install -q tensorflow-cpu==2.21.0 keras==3.15.1 || echo "tensorflow-cpu==2.21.0 is not installable here (no wheel for this Python or platform): TF/Keras comparisons will be skipped"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 REASON = (
-    "tensorflow is not importable here (`make install-test` installs tensorflow-cpu when a "
+    "tensorflow is not importable here (`make install-test` installs tensorflow-cpu==2.21.0 when a "
     "wheel exists for this platform): the comparisons with real TF/Keras are skipped"
 )
 

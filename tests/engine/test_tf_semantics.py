@@ -179,3 +179,35 @@ def test_tf_warns_and_computes_something_else(tf: ModuleType) -> None:
     np.testing.assert_array_equal(out[0, :, :, 0], [[28]])
     textbook = tf.nn.conv2d(TEXTBOOK_INPUT, TEXTBOOK_FILTER, 2, "VALID", dilations=2).numpy()
     np.testing.assert_array_equal(textbook[0, :, :, 0], [[28, 36], [68, 76]])
+
+
+# ---------------------------------------------------------------- a TF float32 bug
+
+
+def _onednn_case() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2)
+    return (rng.standard_normal((2, 6, 5, 1)).astype(np.float32),
+            rng.standard_normal((3, 4, 1, 2)).astype(np.float32))
+
+
+def test_convlens_computes_unequal_strides_with_one_output_column() -> None:
+    x, w = _onednn_case()
+    gold = reference.conv2d(x, w, (1, 2), "VALID", "NHWC", (1, 1))
+    np.testing.assert_allclose(conv2d(x, w, [1, 2], "VALID"), gold, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.tf
+def test_tf_2_21_float32_onednn_gets_these_unequal_strides_wrong(tf: ModuleType) -> None:
+    """A batch > 1, one channel, strides [1, 2], one output column: TF 2.21's oneDNN float32
+    conv2d returns wrong values; the stride-1 convolution sliced (what the /code snippets
+    do) is right."""
+    if not tf.__version__.startswith("2.21."):
+        pytest.skip(f"the oneDNN float32 bug was seen in TF 2.21, this is {tf.__version__}")
+    x, w = _onednn_case()
+    gold = conv2d(x.astype(np.float64), w.astype(np.float64), [1, 2], "VALID")
+    direct = tf.nn.conv2d(x, w, [1, 1, 2, 1], "VALID").numpy()
+    sliced = tf.nn.conv2d(x, w, 1, "VALID").numpy()[:, ::1, ::2]
+    np.testing.assert_allclose(sliced, gold, rtol=1e-5, atol=1e-5)
+    float64 = tf.nn.conv2d(x.astype(np.float64), w.astype(np.float64), [1, 1, 2, 1], "VALID")
+    np.testing.assert_allclose(float64.numpy(), gold, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(direct, gold, rtol=1e-3, atol=1e-3)
