@@ -193,8 +193,10 @@ export class BlockView {
     }
     $("#stage-explain").textContent = text;
     this.loadSteps();
-    const current = document.querySelector("#block-stages [aria-current='step']");
-    if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
+    // Scroll the list itself (never the page): the current stage at the top of the list.
+    const list = $("#block-stages");
+    const current = list.querySelector("[aria-current='step']");
+    if (current) list.scrollTop = current.offsetTop - list.firstElementChild.offsetTop;
   }
 
   /** The engine's steps of one output channel of the current convolution stage. */
