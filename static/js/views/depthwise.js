@@ -88,6 +88,7 @@ export class DepthwiseView {
       return { ...make(), mode: next };
     };
     const inputTexts = widestTexts(this.padded.data);
+    const kernelTexts = widestTexts(this.filter.data);
     const focus = new FocusView({
       kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)],
       captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, t("stage.kernel", { q: C - 1, r: M - 1 })],
@@ -179,7 +180,7 @@ export class DepthwiseView {
         const o = q * M + r;
         const branch = el("div", "branch");
         const kernel = plan.mode.kernels ? new Heatmap({
-          rows: kh, cols: kw, cell, hue, className: "kernel",
+          rows: kh, cols: kw, cell, hue, className: "kernel", numberHint: kernelTexts,
           label: t("stage.kernel", { q, r }),
           onCell: this.handlers.onKernelCell ? (i, j) => this.handlers.onKernelCell(o, i, j) : null,
         }) : null;

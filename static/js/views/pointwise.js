@@ -6,6 +6,7 @@ import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import { at, el, fitCell, partialMap, stageScales } from "./common.js";
 import { labelHeight, labelWidth, readability } from "./layout.js";
+import { widestTexts } from "./focus.js";
 
 export class PointwiseView {
   constructor(root, store, stage, handlers = {}) {
@@ -138,6 +139,11 @@ export class PointwiseView {
     const perMap = outH * outW;
     if (this.drawn !== staticKey) {
       this.drawn = staticKey;
+      // One number size for all maps of a side: the widest of its values decides.
+      const inputHint = widestTexts(depthwiseValues);
+      const outputHint = widestTexts(stage.values);
+      for (const map of this.inputs) map.numberHint = inputHint;
+      for (const map of this.outputs) map.numberHint = outputHint;
       this.inputs.forEach((map, a) => map.draw(partialMap(depthwiseValues, a * perMap, outW, perMap), scales.maps));
       this.matrixView.draw((a, k) => at(this.matrix, a, k), scales.weights);
     }

@@ -82,6 +82,7 @@ export class StandardView {
       return { cell: 1, gc: 1, lc: 1, oc: 1, fallback: true };
     };
     const inputTexts = widestTexts(this.padded.data);
+    const kernelTexts = widestTexts(this.weight.data);
     const focus = new FocusView({
       kh, kw, channels: Cg, texts: [...inputTexts, ...widestTexts(this.weight.data)],
       captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, kText],
@@ -143,7 +144,7 @@ export class StandardView {
         input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
         input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(c) : null; // a photo's own colours
         const kernel = new Heatmap({
-          rows: kh, cols: kw, cell: kc, hue, className: "kernel",
+          rows: kh, cols: kw, cell: kc, hue, className: "kernel", numberHint: kernelTexts,
           label: "",
           onCell: this.handlers.onKernelCell
             ? (i, j) => this.activeGroup === g &&
