@@ -55,6 +55,7 @@ class Settings:
     lab_max_epochs: int = 30
     lab_max_examples: int = 70_000
     lab_max_seconds: float = 300.0
+    lab_max_steps: int = 20_000
     lab_max_jobs: int = 1
     lab_max_queue: int = 32
     lab_cache_runs: int = 256

@@ -96,7 +96,7 @@ def dataset_for(name: str, settings: Settings) -> lab.Dataset:
             return lab.load_digits()
         if not settings.lab_mnist_path:
             raise ApiError(
-                503, "lab_unavailable",
+                422, "lab_unavailable",
                 "dataset 'mnist' needs the MNIST files on the server: set CONVLENS_LAB_MNIST_PATH "
                 "to a directory of the four *-ubyte.gz files or to a Keras mnist.npz",
                 "dataset",
@@ -123,7 +123,23 @@ def prepare(body: JsonBody, settings: Settings) -> tuple[lab.LabConfig, lab.Data
             f"train_size must be at most {len(dataset.train_labels)}, the training images of "
             f"{config.dataset}, got {config.train_size}", "train_size",
         )
+    check_steps(config, dataset, settings)
     return config, dataset
+
+
+def check_steps(config: lab.LabConfig, dataset: lab.Dataset, settings: Settings) -> None:
+    """Optimiser steps of the run (epochs x batches) within ``lab_max_steps``: what bounds
+    a run's time before it starts (``lab_max_seconds`` stops it while it runs)."""
+    examples = config.train_size or len(dataset.train_labels)
+    steps = config.epochs * -(-examples // config.batch_size)
+    if steps > settings.lab_max_steps:
+        raise ApiError(
+            413, "lab_limit",
+            f"epochs: {config.epochs} epochs of {examples} images in batches of "
+            f"{config.batch_size} are {steps:,} optimiser steps, more than "
+            f"lab_max_steps={settings.lab_max_steps:,}; use fewer epochs, a larger batch_size "
+            "or a smaller train_size", "epochs",
+        )
 
 
 async def get_board(request: Request) -> RunBoard:

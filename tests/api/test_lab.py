@@ -111,8 +111,11 @@ def test_distinct_runs_queue_and_hear_their_position(serve, monkeypatch) -> None
     with ThreadPoolExecutor(max_workers=3) as pool:
         first = pool.submit(post, server.url, bodies[0])
         gate.wait_until(lambda: gate.started, "the first run did not start")
-        rest = [pool.submit(post, server.url, body) for body in bodies[1:]]
-        gate.wait_until(lambda: len(application.state.lab_board.waiting) == 2, "no queue")
+        rest = []
+        for waiting, body in enumerate(bodies[1:], start=1):  # in order: places 1, then 2
+            rest.append(pool.submit(post, server.url, body))
+            gate.wait_until(lambda n=waiting: len(application.state.lab_board.waiting) == n,
+                            "no queue")
         gate.opened.set()
         streams = [events(future.result().text) for future in (first, *rest)]
     assert [line["event"] for line in streams[0]].count("queue") == 0
@@ -161,7 +164,8 @@ def test_a_disconnect_stops_a_run_nobody_else_watches(serve, monkeypatch) -> Non
         ({"epochs": 2.5}, 422, "invalid_value", "epochs"),
         ({"filter": 8}, 422, "unknown_field", "filter"),
         ({"train_size": 5000}, 422, "invalid_value", "train_size"),
-        ({"dataset": "mnist"}, 503, "lab_unavailable", "dataset"),
+        ({"dataset": "mnist"}, 422, "lab_unavailable", "dataset"),
+        ({"batch_size": 1, "epochs": 20}, 413, "lab_limit", "epochs"),
     ],
 )
 def test_bad_requests_are_refused_in_the_envelope(serve, body, status, code, field) -> None:
