@@ -5,19 +5,23 @@ group ``g`` reads input channels ``[g*Cg, (g+1)*Cg)`` and writes output
 channels ``[g*Og, (g+1)*Og)``. Depthwise is ``groups == C``, ``Cg == 1``,
 ``Og == M``, and the output channel ``q*M + r`` falls out of that order.
 
-Three implementations, chosen by shape (see ``benchmarks/engine.py``):
+Three implementations, chosen by shape (see ``benchmarks/engine.py``, README "How the
+engine is fast"):
 
 - shifted-view accumulation for depthwise with ``C*M >= 2``: one multiply-add
   per kernel tap over the whole output, the tap's weights pre-tiled to a full
   output row so the inner loop runs over ``Wo*C*M`` contiguous values; stride
   > 1 reads contiguous rows too, from a polyphase split of the input;
 - im2col times a block-diagonal weight, one matmul, for a single-channel
-  depthwise (``C*M == 1``), where the per-tap loop's overhead dominates;
+  depthwise (``C*M == 1``) and for teaching sizes (``C <= 4``, small im2col), where
+  the per-tap loop's overhead dominates;
 - im2col times per-group weights (one batched matmul) for standard and
   grouped convolution.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -27,6 +31,10 @@ from app.engine.geometry import Padding2D
 # Depthwise with at least this many output channels (C*M) uses the shifted-view
 # kernel; below it, im2col with a block-diagonal weight wins (benchmarks/engine.py).
 SHIFTED_MIN_CHANNELS = 2
+# Teaching sizes (C <= 4, im2col gathered in one go) go the block-diagonal way too: its
+# C-fold wasted multiply-adds cost less than the shifted kernel's 2*kh*kw ufunc calls
+# (32x32x3, M=2: 28 us against 45 us). Larger C: the waste wins.
+BLOCK_DIAGONAL_MAX_CHANNELS = 4
 
 
 def pad_input(x: np.ndarray, padding: Padding2D) -> np.ndarray:
@@ -105,7 +113,9 @@ def grouped_conv(
         return np.zeros((n, ho, wo, out_channels), dtype=padded.dtype)
     if groups == channels and weights.shape[2] == 1:
         depthwise = weights.reshape(kh, kw, channels, out_channels // channels)
-        if out_channels >= SHIFTED_MIN_CHANNELS:
+        small = channels <= BLOCK_DIAGONAL_MAX_CHANNELS and (
+            ho * wo * kh * kw * channels <= GATHER_MAX_ELEMENTS)
+        if out_channels >= SHIFTED_MIN_CHANNELS and not small:
             return _depthwise_shifted(padded, depthwise, strides, dilations, output_hw)
         return _depthwise_block_diagonal(padded, depthwise, strides, dilations, output_hw)
     return _grouped_im2col(padded, weights, groups, strides, dilations, output_hw)
@@ -181,12 +191,45 @@ def _columns(
     """
     kh, kw = kernel_hw
     n, channels = padded.shape[0], padded.shape[3]
+    if output_hw[0] * output_hw[1] * kh * kw * channels <= GATHER_MAX_ELEMENTS:
+        index = _gather_index(padded.shape[1:], kernel_hw, strides, dilations, output_hw)
+        gathered = np.take(padded.reshape(n, -1), index, axis=1)  # (N, Ho*Wo*kh*kw*C)
+        return gathered.reshape(n, *output_hw, kh * kw, channels)
     columns = np.empty((n, *output_hw, kh * kw, channels), dtype=padded.dtype)
     for tap_index in range(kh * kw):
         columns[:, :, :, tap_index] = tap_view(
             padded, divmod(tap_index, kw), strides, dilations, output_hw
         )
     return columns
+
+
+# im2col by one gather when the columns are small (teaching sizes): there the nine strided
+# tap copies cost more in call overhead than in bytes (48 us against 15 us for 32x32x3, 3x3).
+GATHER_MAX_ELEMENTS = 1 << 17
+
+
+@functools.lru_cache(maxsize=16)  # at most 16 MB of indices
+def _gather_index(
+    padded_shape: tuple[int, int, int],
+    kernel_hw: tuple[int, int],
+    strides: tuple[int, int],
+    dilations: tuple[int, int],
+    output_hw: tuple[int, int],
+) -> np.ndarray:
+    """Where each im2col value sits in one flattened padded image, made once per shape.
+
+    padded_shape : (Hp, Wp, C). Returns read-only int indices, shape (Ho*Wo*kh*kw*C,):
+    entry ``[i, j, di*kw + dj, c]`` is ``((s_h*i + d_h*di)*Wp + s_w*j + d_w*dj)*C + c``.
+    """
+    _, padded_width, channels = padded_shape
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_hw, strides, dilations, output_hw
+    rows = np.arange(ho)[:, None] * sh + np.arange(kh)[None, :] * dh  # (Ho, kh)
+    cols = np.arange(wo)[:, None] * sw + np.arange(kw)[None, :] * dw  # (Wo, kw)
+    index = (rows[:, None, :, None, None] * padded_width + cols[None, :, None, :, None]
+             ) * channels + np.arange(channels)  # (Ho, Wo, kh, kw, C)
+    index = index.reshape(-1)
+    index.setflags(write=False)
+    return index
 
 
 def _depthwise_block_diagonal(

@@ -7,6 +7,7 @@ share the same checks and messages.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,43 @@ from app.engine.arguments import (
 from app.engine.geometry import DataFormat, Padding2D, resolve_padding
 
 OpName = Literal["conv2d", "depthwise_conv2d", "separable_conv2d", "torch_conv2d"]
+
+# Plans cached by their arguments: a teaching-size call spends ~7 us re-validating the same
+# shapes (a class sends the same configuration again and again). Only arguments made of
+# str/int/float/bool/None and lists or tuples of them are cached, keyed with their types (True
+# and 1 are different arguments); anything else is planned afresh. A bad argument raises every
+# time (exceptions are not cached).
+_PLAN_CACHE_SIZE = 512
+_PLAIN = (str, int, float, bool, type(None), np.integer, np.floating)
+
+
+def _plan_key(value: Any) -> Any:
+    if isinstance(value, _PLAIN):
+        return type(value), value
+    if isinstance(value, list | tuple):
+        return type(value), tuple(_plan_key(item) for item in value)
+    raise TypeError("not a plain argument")
+
+
+def _cached_plan(planner: Any) -> Any:
+    cache: dict[Any, ConvPlan] = {}
+
+    @functools.wraps(planner)
+    def plan(*args: Any, **kwargs: Any) -> ConvPlan:
+        try:
+            key = _plan_key(args), _plan_key(tuple(sorted(kwargs.items())))
+        except TypeError:
+            return planner(*args, **kwargs)
+        found = cache.get(key)
+        if found is None:
+            found = planner(*args, **kwargs)
+            if len(cache) >= _PLAN_CACHE_SIZE:
+                cache.clear()
+            cache[key] = found
+        return found
+
+    plan.cache_clear = cache.clear  # type: ignore[attr-defined]
+    return plan
 
 
 @dataclass(frozen=True)
@@ -148,6 +186,7 @@ def _resolve(
     return resolve_padding(input_hw, kernel_hw, strides, dilations, padding)
 
 
+@_cached_plan
 def plan_conv2d(
     input_shape: Sequence[int],
     filters_shape: Sequence[int],
@@ -207,6 +246,7 @@ def _depthwise_parts(
     return layout, n, c, (h, w), kernel, multiplier, stride_pair, dilation_pair, pads
 
 
+@_cached_plan
 def plan_depthwise_conv2d(
     input_shape: Sequence[int],
     filter_shape: Sequence[int],
@@ -226,6 +266,7 @@ def plan_depthwise_conv2d(
     )
 
 
+@_cached_plan
 def plan_separable_conv2d(
     input_shape: Sequence[int],
     depthwise_filter_shape: Sequence[int],
@@ -258,6 +299,7 @@ def plan_separable_conv2d(
     )
 
 
+@_cached_plan
 def plan_torch_conv2d(
     input_shape: Sequence[int],
     weight_shape: Sequence[int],

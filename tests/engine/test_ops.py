@@ -49,6 +49,8 @@ TOLERANCES = {
 def kernel_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Forces one depthwise kernel: the engine's choice must not change any value."""
     monkeypatch.setattr(kernels, "SHIFTED_MIN_CHANNELS", KERNEL_PATHS[request.param])
+    if request.param == "shifted":  # teaching sizes too (they default to block-diagonal)
+        monkeypatch.setattr(kernels, "BLOCK_DIAGONAL_MAX_CHANNELS", 0)
     return request.param
 
 
@@ -455,6 +457,8 @@ def test_kernel_paths_are_really_taken(
 ) -> None:
     """The ``kernel_path`` fixture is not vacuous: each setting reaches its kernel."""
     monkeypatch.setattr(kernels, "SHIFTED_MIN_CHANNELS", KERNEL_PATHS[path])
+    if path == "shifted":
+        monkeypatch.setattr(kernels, "BLOCK_DIAGONAL_MAX_CHANNELS", 0)
     calls = _count_calls(monkeypatch, kernel_name)
     x = np.ones((1, 4, 4, 2))
     depthwise_conv2d(x, np.ones((3, 3, 2, 1)), 1, "SAME")
@@ -474,3 +478,47 @@ def test_a_huge_stride_makes_only_the_phases_the_taps_read(monkeypatch) -> None:
     # SAME with one output: pad_total = 2 - 5 < 0 -> no padding; the window sits at (0, 0).
     np.testing.assert_array_equal(out[:, 0, 0], x[:, :2, :2].sum(axis=(1, 2)))
     assert len(made) <= 4
+
+
+@pytest.mark.parametrize("gather", [True, False], ids=["one_gather", "tap_copies"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_by_one_gather_or_by_tap_copies_matches_the_loop_reference(
+    gather: bool, dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Teaching sizes gather im2col in one go (a cached index per shape); larger ones copy it
+    tap by tap. Both, on strides, dilations, SAME asymmetry, groups and a batch."""
+    monkeypatch.setattr(kernels, "GATHER_MAX_ELEMENTS", 10**9 if gather else 0)
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 9, 8, 4)).astype(dtype)
+    filters = rng.standard_normal((3, 2, 2, 6)).astype(dtype)  # groups = 2
+    depthwise = rng.standard_normal((3, 3, 4, 2)).astype(dtype)
+    for strides, dilations in (((2, 1), (1, 1)), ((1, 1), (2, 1))):
+        tf_strides, tf_dilations = [1, *strides, 1], [1, *dilations, 1]
+        assert_matches(conv2d(x, filters, tf_strides, "SAME", dilations=tf_dilations),
+                       reference.conv2d(x, filters, strides, "SAME", dilations=dilations), x.dtype)
+        assert_matches(
+            depthwise_conv2d(x, depthwise, tf_strides, "VALID", dilations=tf_dilations),
+            reference.depthwise_conv2d(x, depthwise, strides, "VALID", dilations=dilations),
+            x.dtype,
+        )
+
+
+def test_teaching_sizes_take_the_block_diagonal_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_calls(monkeypatch, "_depthwise_block_diagonal")
+    x = np.ones((1, 32, 32, 3), dtype=np.float32)
+    depthwise_conv2d(x, np.ones((3, 3, 3, 2), dtype=np.float32), 1, "SAME")
+    assert len(calls) == 1
+    depthwise_conv2d(np.ones((1, 32, 32, 8)), np.ones((3, 3, 8, 2)), 1, "SAME")  # C > 4
+    assert len(calls) == 1
+
+
+def test_plans_are_cached_by_argument_values_and_types_and_errors_raise_every_time() -> None:
+    from app.engine import plans
+
+    first = plans.plan_depthwise_conv2d((1, 8, 8, 3), (3, 3, 3, 2), [1, 1, 1, 1], "SAME")
+    again = plans.plan_depthwise_conv2d((1, 8, 8, 3), (3, 3, 3, 2), [1, 1, 1, 1], "SAME")
+    assert again is first
+    assert plans.plan_depthwise_conv2d((1, 8, 8, 3), (3, 3, 3, 2), 2, "SAME") != first
+    for _ in range(2):  # not cached: the same clear error both times
+        with pytest.raises(ValueError, match="strides"):
+            plans.plan_depthwise_conv2d((1, 8, 8, 3), (3, 3, 3, 2), [1, True, 1, 1], "SAME")
