@@ -296,7 +296,8 @@ export class DepthwiseView {
         window: frame.array("window").data, weights: frame.array("weights").data,
         mask: frame.array("padding_mask").data,
         labels: [[`${t("arith.window")} · ${t("stage.in_channel", { q })}`, t("stage.kernel", { q, r })]],
-        sumLabel: `out[${i}, ${j}, ${o}]`, sum: frame.scalar("sum"), scales,
+        // A separable convolution's depthwise maps are z, as in its formula.
+        sumLabel: `${this.store.header.kernels.pointwise_filter ? "z" : "out"}[${i}, ${j}, ${o}]`, sum: frame.scalar("sum"), scales,
       });
     }
   }
