@@ -42,11 +42,19 @@ export const NUMBER_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-s
 export const LABEL_FONT = 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace';
 
 let measurer = null;
+const widths = new Map(); // layouts ask the same few captions thousands of times
 /** Width in CSS px of `text` in `font` (a CSS font shorthand). */
 export function textWidth(text, font) {
-  if (!measurer) measurer = document.createElement("canvas").getContext("2d");
-  measurer.font = font;
-  return measurer.measureText(text).width;
+  const key = `${font}|${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    if (!measurer) measurer = document.createElement("canvas").getContext("2d");
+    measurer.font = font;
+    width = measurer.measureText(text).width;
+    if (widths.size > 2000) widths.clear();
+    widths.set(key, width);
+  }
+  return width;
 }
 
 /** Width of a grid caption (swatch + gap + monospace text at the label size). */
