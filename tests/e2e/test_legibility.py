@@ -227,4 +227,6 @@ def test_grouped_lesson_step_keeps_every_group_on_screen(browser: object, page_s
           const r = g.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
         demo.screenshot("lesson6-step3-1366x768")
         assert all(top >= 0 and bottom <= 768 and right <= 1366 for _, top, right, bottom in groups), groups
+        # The width is used: the groups stand side by side, not in one tall column.
+        assert len({round(left) for left, _, _, _ in groups}) > 1, groups
         demo.assert_clean()
