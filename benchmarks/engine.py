@@ -154,12 +154,37 @@ def reference_seconds(case: Case, x, dw, pw, full) -> float | None:
     return elapsed * case.batch * (case.size / crop) ** 2
 
 
+def profile(case: Case, call: Callable[[], object], calls: int = 2000) -> None:
+    """cProfile over ``calls`` calls: the top functions by own time, in microseconds per call,
+    NumPy's C functions (``{method ...}``, ``{built-in ...}``) apart from our Python."""
+    import cProfile
+    import pstats
+
+    call()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        call()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])  # type: ignore[attr-defined]
+    total = sum(item[1][2] for item in rows)
+    print(f"\n{case.label}: {total / calls * 1e6:.1f} us per call under the profiler\n")
+    print("| function | us per call | share |")
+    print("|---|---:|---:|")
+    for (filename, line, name), (_, _, own, _, _) in rows[:12]:
+        where = name if filename == "~" else f"{Path(filename).name}:{line} {name}"
+        print(f"| `{where}` | {own / calls * 1e6:.1f} | {100 * own / total:.0f} % |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--budget", type=float, default=1.0, help="seconds per measurement")
     parser.add_argument("--filter", default="", help="only cases whose label contains this")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the engine on the --filter cases: where the time goes")
     arguments = parser.parse_args()
     if torch is not None:
         torch.set_num_threads(THREADS)
@@ -178,6 +203,9 @@ def main() -> None:
         out = case.out_channels or case.channels
         pw = rng.standard_normal((1, 1, case.channels * case.multiplier, out)).astype(dtype)
         full = rng.standard_normal((case.kernel, case.kernel, case.channels, out)).astype(dtype)
+        if arguments.profile:
+            profile(case, engine_call(case, x, dw, pw, full))
+            continue
         engine = median_seconds(engine_call(case, x, dw, pw, full), arguments.budget)
         torch_function = torch_call(case, x, dw, pw, full)
         reference = None if arguments.no_reference else reference_seconds(case, x, dw, pw, full)
