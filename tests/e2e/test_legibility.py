@@ -17,6 +17,7 @@ Screenshots of each scenario go to ``test-artifacts/legibility-*.png``.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -64,6 +65,7 @@ MEASURE = """() => {
     scrolls: view.scrollHeight > view.clientHeight + 1 || view.scrollWidth > view.clientWidth + 1,
     grids: data.grids, activeFont: active ? Number(active.dataset.font) : null,
     stage: document.querySelector('.stage-tab[aria-current="step"]')?.dataset.stage,
+    texts: texts.map((x) => ({ text: x.text, font: x.font, source: x.source })),
   };
 }"""
 
@@ -117,6 +119,10 @@ def test_every_lane_on_screen_every_number_readable_no_text_overlaps(
             grids = found["grids"]
             small = [(g["label"], g["font"]) for g in grids if 0 < g["font"] < smallest - 0.01]
             assert small == [], f"{where}: numbers under {smallest} px: {small}"
+            # Numbers in HTML on the stage and its bar (legend ticks, the focus view's sum) too.
+            html = [(x["text"], x["font"]) for x in found["texts"]
+                    if x["source"] == "html" and re.fullmatch(r"[−\-]?[\d.,]+%?", x["text"]) and x["font"] < smallest - 0.01]
+            assert html == [], f"{where}: numbers under {smallest} px: {html}"
             focus = [g for g in grids if g["focus"]]
             if found["activeFont"] == 0 or name.endswith("pointwise"):
                 # The grids carry colours only: the focus view carries the window and kernel numbers.
