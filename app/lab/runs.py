@@ -4,7 +4,8 @@
 
 - single-flight: a run with the same ``LabConfig.key()`` as one in progress is not started
   again; the new watcher gets every event so far, then the rest as they come;
-- cache: a finished run (``end``) is kept (``RunCache``, least recently used out first) and
+- cache: a finished run (``end``) is kept (``RunCache``, least recently used out first,
+  bounded by runs and bytes) and
   replayed to later watchers at once, without training;
 - bounded: at most ``max_jobs`` runs train at a time, each in a worker thread; the others
   wait in order, and their watchers get ``{"event": "queue", "position": p}`` (1 = next)
@@ -19,6 +20,7 @@ The cache is behind a two-method interface (``get``/``put`` by key) so that a sh
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,26 +43,36 @@ class RunCache(Protocol):
 
 
 class MemoryRunCache:
-    """Per-process LRU of finished runs (a run is a few kB: numbers and 3x3 filters)."""
+    """Per-process LRU of finished runs, bounded by count and by bytes (a run's events as
+    JSON: a few kB for the defaults, more with many filters and epochs)."""
 
-    def __init__(self, capacity: int = 256) -> None:
-        self.capacity = capacity
-        self._runs: OrderedDict[str, list[dict]] = OrderedDict()
+    def __init__(self, capacity: int = 256, capacity_bytes: int = 32 * 1024 * 1024) -> None:
+        self.capacity, self.capacity_bytes = capacity, capacity_bytes
+        self._runs: OrderedDict[str, tuple[list[dict], int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> list[dict] | None:
         with self._lock:
-            events = self._runs.get(key)
-            if events is not None:
-                self._runs.move_to_end(key)
-            return events
+            entry = self._runs.get(key)
+            if entry is None:
+                return None
+            self._runs.move_to_end(key)
+            return entry[0]
 
     def put(self, key: str, events: list[dict]) -> None:
+        size = len(json.dumps(events))
+        if size > self.capacity_bytes:
+            return
         with self._lock:
-            self._runs[key] = events
-            self._runs.move_to_end(key)
-            while len(self._runs) > self.capacity:
-                self._runs.popitem(last=False)
+            previous = self._runs.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous[1]
+            self._runs[key] = (events, size)
+            self._bytes += size
+            while len(self._runs) > self.capacity or self._bytes > self.capacity_bytes:
+                _, (_, dropped) = self._runs.popitem(last=False)
+                self._bytes -= dropped
 
     def __len__(self) -> int:
         return len(self._runs)
