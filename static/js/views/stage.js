@@ -40,7 +40,8 @@ export class StageViews {
     const height = this.root.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
     view.build(width, height);
     // The views estimate their size; if the estimate was short, shrink until it fits.
-    for (let attempt = 0; attempt < 8 && view.cell > 2 && this.overflows(); attempt++) {
+    // (Not a plan that already knows it cannot fit, e.g. on a phone: that one scrolls.)
+    for (let attempt = 0; attempt < 8 && view.cell > 2 && !(view.plan && view.plan.fallback) && this.overflows(); attempt++) {
       view.build(width, height, Math.max(2, Math.floor(view.cell * 0.9)));
     }
     this.current = view;
