@@ -10,6 +10,7 @@ the page works under ``script-src 'self'``.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import re
 from pathlib import Path
@@ -98,59 +99,28 @@ LANGUAGES = ("en", "zh-CN")
 def index(request: Request, lang: str = "en") -> HTMLResponse:
     settings: Settings = request.app.state.settings
     language = lang if lang in LANGUAGES else "en"
-    table = strings(language)
-    return templates.TemplateResponse(
-        request,
-        "index.html",
-        {
-            "version": __version__,
-            "t": table,
-            "language": language,
-            "languages": LANGUAGES,
-            "config_json": json_for_script(page_config(settings, language)),
-        },
-    )
-
-
-MODEL_STRINGS_DIR = STRINGS_DIR / "models"
-
-
-@functools.cache
-def model_strings(language: str = "en") -> dict[str, str]:
-    """The model view's strings (static/i18n/models/<language>.json), kept apart from the
-    main table so that the room is one folder per concern."""
-    table: dict[str, str] = json.loads((MODEL_STRINGS_DIR / f"{language}.json").read_text("utf-8"))
-    return table
-
-
-@router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, lang: str = "en") -> HTMLResponse:
-    """Real networks (static/js/models/): your ONNX model's layers with their real weights,
-    opened on the shipped model, and the blocks (MobileNetV1/V2, Xception order)."""
-    from app.models import SHIPPED_MODEL, SHIPPED_MODEL_INFO
-
-    settings: Settings = request.app.state.settings
-    language = lang if lang in LANGUAGES else "en"
-    table = {**strings(language), **model_strings(language)}
-    config = page_config(settings, language)
-    config["strings"] = table
-    card = json.loads(SHIPPED_MODEL_INFO.read_text("utf-8"))
-    config["models"] = {
-        "shipped": {"url": f"/static/models/{SHIPPED_MODEL.name}", "card": card},
-        "max_model_bytes": settings.max_model_bytes,
-        "photos": ["house", "fruit", "mountains"],
-    }
-    return templates.TemplateResponse(
-        request,
-        "models.html",
-        {
-            "version": __version__,
-            "t": table,
-            "language": language,
-            "languages": LANGUAGES,
-            "config_json": json_for_script(config),
-        },
-    )
+    # Every student of a class loads the page: rendered and gzipped once per language.
+    rendered: dict[str, tuple[bytes, bytes]] | None = getattr(
+        request.app.state, "rendered_pages", None)
+    if rendered is None:
+        rendered = request.app.state.rendered_pages = {}
+    if language not in rendered:
+        page = templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "version": __version__,
+                "t": strings(language),
+                "language": language,
+                "languages": LANGUAGES,
+                "config_json": json_for_script(page_config(settings, language)),
+            },
+        ).body
+        rendered[language] = page, gzip.compress(page, compresslevel=6, mtime=0)
+    page, packed = rendered[language]
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(packed, headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return HTMLResponse(page, headers={"Vary": "Accept-Encoding"})
 
 
 @router.get("/lab", response_class=HTMLResponse)
