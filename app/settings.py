@@ -60,6 +60,9 @@ class Settings:
     lab_max_queue: int = 32
     lab_cache_runs: int = 256
     lab_mnist_path: str = ""
+    # MNIST uploads (POST /api/v1/lab/datasets): bytes of one upload, uploads kept per process.
+    lab_max_upload_bytes: int = 64 * 1024 * 1024
+    lab_max_uploads: int = 4
     # The whole request body must arrive within this (a client trickling bytes is cut off, 408).
     body_timeout_seconds: float = 30.0
     # On SIGTERM, open responses get this long to finish before they are cancelled.

@@ -11,6 +11,8 @@ numbers at once. A client that leaves stops the run unless someone else watches 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
 import functools
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -21,8 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app import lab
 from app.api.body import JsonBody, body_docs, get_settings, json_body, register_component
-from app.api.errors import ERROR_RESPONSES, ApiError, field_from_message
+from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope, field_from_message
+from app.api.multipart import FORM_OVERHEAD_BYTES, RawForm, read_form
 from app.api.responses import dumps, json_response
+from app.lab import datasets as lab_datasets
 from app.lab.backward import first_step
 from app.lab.runs import BoardFull, MemoryRunCache, RunBoard
 from app.settings import Settings
@@ -66,6 +70,9 @@ class LabTrainRequest(BaseModel):
         "(the classic bug).")
     train_size: Annotated[StrictInt, Field(ge=10, le=10_000_000)] | None = Field(
         None, description="Train on the first n training images (null: all of them).")
+    upload: Annotated[str, Field(pattern="^[0-9a-f]{32}$")] | None = Field(
+        None, description="With dataset 'mnist': the id POST /api/v1/lab/datasets gave an "
+        "uploaded MNIST (null: the server's lab_mnist_path files).")
 
 
 class LabEvent(BaseModel):
@@ -89,8 +96,48 @@ def _mnist(path: str, max_examples: int) -> lab.Dataset:
     return lab.load_mnist(path, max_examples)
 
 
-def dataset_for(name: str, settings: Settings) -> lab.Dataset:
-    """The dataset, or a 503 saying what the server lacks."""
+class UploadStore:
+    """Uploaded datasets of this process by id (a hash of the bytes), least recent out."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._datasets: OrderedDict[str, lab.Dataset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, key: str, dataset: lab.Dataset) -> None:
+        with self._lock:
+            self._datasets[key] = dataset
+            self._datasets.move_to_end(key)
+            while len(self._datasets) > self.capacity:
+                self._datasets.popitem(last=False)
+
+    def get(self, key: str) -> lab.Dataset | None:
+        with self._lock:
+            dataset = self._datasets.get(key)
+            if dataset is not None:
+                self._datasets.move_to_end(key)
+            return dataset
+
+
+def uploads_of(state: Any, settings: Settings) -> UploadStore:
+    store: UploadStore | None = getattr(state, "lab_uploads", None)
+    if store is None:
+        store = state.lab_uploads = UploadStore(settings.lab_max_uploads)
+    return store
+
+
+def dataset_for(name: str, settings: Settings, upload: str | None = None,
+                uploads: UploadStore | None = None) -> lab.Dataset:
+    """The dataset, or the error saying what the server lacks."""
+    if upload is not None:
+        dataset = uploads.get(upload) if uploads is not None else None
+        if dataset is None:
+            raise ApiError(
+                422, "lab_unavailable",
+                f"upload {upload} is not on this server (uploads are kept in memory, at most "
+                f"lab_max_uploads={settings.lab_max_uploads}); upload the files again", "upload",
+            )
+        return dataset
     try:
         if name == "digits":
             return lab.load_digits()
@@ -106,7 +153,8 @@ def dataset_for(name: str, settings: Settings) -> lab.Dataset:
         raise ApiError(503, "lab_unavailable", str(error), "dataset") from None
 
 
-def prepare(body: JsonBody, settings: Settings) -> tuple[lab.LabConfig, lab.Dataset]:
+def prepare(body: JsonBody, settings: Settings, uploads: UploadStore | None = None
+            ) -> tuple[lab.LabConfig, lab.Dataset]:
     """The body parsed and checked, the dataset loaded (in a worker thread)."""
     request: LabTrainRequest = body.parse()
     config = lab.LabConfig(**request.model_dump())
@@ -116,7 +164,7 @@ def prepare(body: JsonBody, settings: Settings) -> tuple[lab.LabConfig, lab.Data
         message = str(error)
         status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
         raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
-    dataset = dataset_for(config.dataset, settings)
+    dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     if config.train_size is not None and config.train_size > len(dataset.train_labels):
         raise ApiError(
             422, "invalid_value",
@@ -199,6 +247,7 @@ async def lines(events: AsyncIterator[tuple[dict, bool]], key: str) -> AsyncIter
     }),
 )
 async def train(
+    request: Request,
     body: Annotated[JsonBody, Depends(_BODY)],
     settings: Annotated[Settings, Depends(get_settings)],
     board: Annotated[RunBoard, Depends(get_board)],
@@ -206,7 +255,9 @@ async def train(
     """``dataset``, ``first_layer``, ``channel_multiplier``, ``filters``, ``kernel_size``,
     ``optimizer``, ``learning_rate``, ``momentum``, ``batch_size``, ``epochs``, ``seed``,
     ``depthwise_fan_in``, ``train_size``: see the schema for each default."""
-    config, dataset = await run_in_threadpool(prepare, body, settings)
+    config, dataset = await run_in_threadpool(
+        prepare, body, settings, uploads_of(request.app.state, settings)
+    )
     limits = limits_of(settings)
     key = config.key()
     try:
@@ -232,7 +283,8 @@ class LabBackwardRequest(LabTrainRequest):
 _BACKWARD_BODY = json_body("LabBackwardRequest", LabBackwardRequest)
 
 
-def backward_payload(body: JsonBody, settings: Settings) -> dict[str, Any]:
+def backward_payload(body: JsonBody, settings: Settings, uploads: UploadStore
+                     ) -> dict[str, Any]:
     request: LabBackwardRequest = body.parse()
     fields = request.model_dump()
     example = fields.pop("example")
@@ -243,7 +295,7 @@ def backward_payload(body: JsonBody, settings: Settings) -> dict[str, Any]:
         message = str(error)
         status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
         raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
-    dataset = dataset_for(config.dataset, settings)
+    dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     try:
         step = first_step(config, dataset, example, limits_of(settings))
     except ValueError as error:
@@ -267,6 +319,7 @@ def backward_payload(body: JsonBody, settings: Settings) -> dict[str, Any]:
     }),
 )
 async def backward(
+    request: Request,
     body: Annotated[JsonBody, Depends(_BACKWARD_BODY)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:
@@ -274,5 +327,67 @@ async def backward(
     gradient back to the first layer: ``trace_request`` is the body for
     ``POST /api/v1/trace/backward`` (the first layer's op, its filters, that image and
     ``out_backprop`` = dL/d(first layer's output)), with the image's ``label`` and ``loss``."""
-    payload = await run_in_threadpool(backward_payload, body, settings)
+    payload = await run_in_threadpool(
+        backward_payload, body, settings, uploads_of(request.app.state, settings)
+    )
+    return json_response(payload)
+
+
+UPLOAD_FIELDS = ("npz", *lab_datasets.IDX_NAMES)
+
+
+def upload_dataset(form: RawForm, settings: Settings, uploads: UploadStore) -> dict[str, Any]:
+    parts = form.parse(UPLOAD_FIELDS, ())
+    if not parts:
+        raise ApiError(422, "missing_field", "send npz (a Keras mnist.npz) or the four IDX "
+                       "files train_images, train_labels, test_images, test_labels", "npz")
+    files = {name: part.data for name, part in parts.items()}
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name])
+    key = digest.hexdigest()
+    dataset = uploads.get(key)
+    if dataset is None:
+        try:
+            dataset = lab_datasets.mnist_from_upload(files, settings.lab_max_examples)
+        except lab.DatasetError as error:
+            field = next((name for name in files if name in str(error)), next(iter(files)))
+            raise ApiError(422, "invalid_value", str(error), field) from None
+        uploads.put(key, dataset)
+    return {"upload": key, "dataset": "mnist", **dataset.describe()}
+
+
+def _upload_docs() -> dict[str, Any]:
+    file_field = {"type": "string", "format": "binary"}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object",
+        "properties": {name: {**file_field, "description": description} for name, description in (
+            ("npz", "Keras' mnist.npz (x_train, y_train, x_test, y_test)"),
+            ("train_images", "train-images-idx3-ubyte(.gz)"),
+            ("train_labels", "train-labels-idx1-ubyte(.gz)"),
+            ("test_images", "t10k-images-idx3-ubyte(.gz)"),
+            ("test_labels", "t10k-labels-idx1-ubyte(.gz)"),
+        )},
+    }}}}}
+
+
+@router.post(
+    "/datasets",
+    summary="Upload MNIST (a Keras mnist.npz or the four IDX files) for this server's lab",
+    responses={**ERROR_RESPONSES,
+               415: {"model": ErrorEnvelope, "description": "The body is not multipart"}},
+    openapi_extra=_upload_docs(),
+)
+async def datasets(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)],
+) -> Response:
+    """Answers ``upload`` (the id to pass with ``dataset: "mnist"`` to ``/lab/train`` and
+    ``/lab/backward``), and the dataset's sizes. Headers are checked against
+    ``lab_max_examples`` before any image array is allocated; the upload is kept in memory
+    (at most ``lab_max_uploads`` of them, least recently used out)."""
+    form = await read_form(request, settings.lab_max_upload_bytes + FORM_OVERHEAD_BYTES,
+                           "/api/v1/lab/datasets")
+    payload = await run_in_threadpool(
+        upload_dataset, form, settings, uploads_of(request.app.state, settings)
+    )
     return json_response(payload)

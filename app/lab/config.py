@@ -33,6 +33,7 @@ class LabConfig:
     seed: int = 0
     depthwise_fan_in: str = "kh_kw"
     train_size: int | None = None  # None: the whole training set
+    upload: str | None = None  # an uploaded MNIST's id (POST /api/v1/lab/datasets), or None
 
     def key(self) -> str:
         """A canonical string: two runs with the same key give the same numbers."""
@@ -82,6 +83,8 @@ def check(config: LabConfig, limits: LabLimits) -> None:
                 f"{name} must be one of {', '.join(repr(a) for a in allowed)}, "
                 f"got {getattr(config, name)!r}"
             )
+    if config.upload is not None and config.dataset != "mnist":
+        raise ValueError("upload: an uploaded dataset is MNIST; set dataset to 'mnist'")
     _int_in(config.epochs, "epochs", 1, limits.max_epochs, " (lab_max_epochs)")
     _int_in(config.filters, "filters", 1, limits.max_filters, " (lab_max_filters)")
     _int_in(

@@ -122,19 +122,20 @@ def read_idx(stream: IO[bytes], name: str, max_examples: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
-def _npz_arrays(path: Path, max_examples: int) -> dict[str, np.ndarray]:
+def _npz_arrays(path: Path | IO[bytes], max_examples: int, name: str = "") -> dict[str, np.ndarray]:
     """Keras' mnist.npz, each array's header checked before it is read (no pickles)."""
     arrays: dict[str, np.ndarray] = {}
+    label = name or getattr(path, "name", "mnist.npz")
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile):
-        raise DatasetError(f"mnist: {path.name} is not a .npz archive") from None
+        raise DatasetError(f"mnist: {label} is not a .npz archive") from None
     with archive:
         for key in ("x_train", "y_train", "x_test", "y_test"):
             try:
                 member = archive.open(f"{key}.npy")
             except KeyError:
-                raise DatasetError(f"mnist: {path.name} has no array {key!r}") from None
+                raise DatasetError(f"mnist: {label} has no array {key!r}") from None
             with member:
                 stream = io.BufferedReader(member)  # type: ignore[arg-type]
                 try:
@@ -145,7 +146,7 @@ def _npz_arrays(path: Path, max_examples: int) -> dict[str, np.ndarray]:
                     )
                     shape, _, dtype = read_header(stream)
                 except ValueError as error:
-                    raise DatasetError(f"mnist: {key} in {path.name}: {error}") from None
+                    raise DatasetError(f"mnist: {key} in {label}: {error}") from None
                 expected = 3 if key.startswith("x") else 1
                 if len(shape) != expected or dtype.hasobject:
                     raise DatasetError(f"mnist: {key} must be a {expected}-D numeric array")
@@ -205,3 +206,28 @@ def load_mnist(path: str | Path, max_examples: int = 70_000) -> Dataset:
 
 
 DatasetLoader = Callable[[], Dataset]
+
+
+def mnist_from_upload(files: dict[str, bytes], max_examples: int = 70_000) -> Dataset:
+    """MNIST from uploaded bytes: ``{"npz": ...}`` (Keras' mnist.npz) or the four IDX files
+    ``{"train_images", "train_labels", "test_images", "test_labels"}``, each raw or gzipped."""
+    if "npz" in files:
+        arrays = _npz_arrays(io.BytesIO(files["npz"]), max_examples, "the uploaded mnist.npz")
+        return _as_dataset("uploaded Keras mnist.npz", arrays)
+    missing = [key for key in IDX_NAMES if key not in files]
+    if missing:
+        raise DatasetError(f"mnist: the upload lacks {', '.join(missing)} (or send npz)")
+    read = {}
+    for key, stem in IDX_NAMES.items():
+        data = files[key]
+        stream: IO[bytes] = io.BytesIO(data)
+        if data[:2] == b"\x1f\x8b":  # gzip's magic
+            stream = gzip.GzipFile(fileobj=stream)
+        try:
+            read[key] = read_idx(stream, stem, max_examples)
+        except (OSError, EOFError):
+            raise DatasetError(f"mnist: {key} is not a readable gzip file") from None
+    return _as_dataset("uploaded MNIST IDX files", {
+        "x_train": read["train_images"], "y_train": read["train_labels"],
+        "x_test": read["test_images"], "y_test": read["test_labels"],
+    })

@@ -473,3 +473,18 @@ export async function streamBackward(body, onEvent, signal) {
   if (!response.ok) throw await errorFrom(response);
   await readLines(response, (line) => onEvent(JSON.parse(line)));
 }
+
+/** Upload MNIST for the lab (POST /lab/datasets, multipart): `files` maps a field to a File. */
+export async function uploadLabDataset(files, signal) {
+  const form = new FormData();
+  for (const [name, file] of Object.entries(files)) form.append(name, file, file.name);
+  let response;
+  try {
+    response = await fetch(API + "/lab/datasets", { method: "POST", body: form, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError({ code: "offline", message: String(error.message || error) });
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response.json();
+}

@@ -185,3 +185,42 @@ def test_a_full_queue_is_a_503(serve, monkeypatch) -> None:
         assert_error(post(server.url, {**SMALL, "seed": 3}), 503, "lab_busy")
         gate.opened.set()
         assert running.result().status_code == waiting.result().status_code == 200
+
+
+def small_npz(rng, train: int = 40, test: int = 12) -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, x_train=rng.integers(0, 256, (train, 28, 28)).astype(np.uint8),
+             y_train=rng.integers(0, 10, train), x_test=rng.integers(0, 256, (test, 28, 28))
+             .astype(np.uint8), y_test=rng.integers(0, 10, test))
+    return buffer.getvalue()
+
+
+def test_an_uploaded_mnist_trains_and_an_unknown_upload_is_named(serve) -> None:
+    import numpy as np
+
+    server = serve(create_app(Settings()))
+    url = server.url + "/api/v1/lab/datasets"
+    answer = httpx.post(url, files={"npz": ("mnist.npz", small_npz(np.random.default_rng(1)))},
+                        timeout=WAIT_SECONDS)
+    assert answer.status_code == 200, answer.text
+    upload = answer.json()
+    assert upload["train_examples"] == 40 and upload["image_shape"] == [28, 28, 1]
+    again = httpx.post(url, files={"npz": ("m.npz", small_npz(np.random.default_rng(1)))},
+                       timeout=WAIT_SECONDS).json()
+    assert again["upload"] == upload["upload"]  # the same bytes, the same id
+    body = {"dataset": "mnist", "upload": upload["upload"], "epochs": 1, "batch_size": 8}
+    lines = events(post(server.url, body).text)
+    assert lines[0]["dataset"]["train_examples"] == 40 and lines[-1]["event"] == "end"
+    assert len(lines[1]["filters"]) == 8
+    assert_error(post(server.url, {**body, "upload": "0" * 32}), 422, "lab_unavailable",
+                 "upload")
+    assert_error(post(server.url, {**body, "dataset": "digits"}), 422, "invalid_value",
+                 "upload")
+    broken = httpx.post(url, files={"npz": ("mnist.npz", b"not a zip")}, timeout=WAIT_SECONDS)
+    assert_error(broken, 422, "invalid_value", "npz")
+    assert_error(httpx.post(url, json={"npz": 1}, timeout=WAIT_SECONDS), 415,
+                 "unsupported_media_type")

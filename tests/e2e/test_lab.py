@@ -182,3 +182,31 @@ def test_the_backward_pass_of_one_training_step_is_played_step_by_step(demo: Dem
     demo.page.get_by_role("button", name="Last step").click()
     assert demo.page.get_attribute("#lab-backward-step", "data-stage") == "input_gradient"
     demo.assert_clean()
+
+
+def test_an_uploaded_mnist_is_chosen_with_the_file_chooser_and_trained(demo: Demo, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=rng.integers(0, 256, (48, 28, 28)).astype(np.uint8),
+             y_train=rng.integers(0, 10, 48),
+             x_test=rng.integers(0, 256, (16, 28, 28)).astype(np.uint8),
+             y_test=rng.integers(0, 10, 16))
+    demo.page.goto(f"{demo.base_url}/lab#epochs=1")
+    demo.page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    with demo.page.expect_file_chooser() as chooser:
+        demo.page.get_by_text("Open MNIST…").click()
+    chooser.value.set_files(str(path))
+    demo.page.wait_for_function(
+        "() => document.querySelector('#lab-status').textContent.includes('MNIST uploaded')",
+        timeout=TIMEOUT_MS)
+    assert "48 training and 16 test images" in demo.page.inner_text("#lab-status")
+    selected = demo.page.eval_on_selector("#lab-dataset", "s => s.selectedOptions[0].textContent")
+    assert selected == "MNIST (uploaded, 48 + 16 images)"
+    assert "upload=" in demo.page.url
+    train(demo)
+    assert [card["epoch"] for card in card_numbers(demo)] == ["1 / 1"] * 4
+    # 28x28 inputs: the first layer's multiply-adds are per 28x28 image.
+    assert card_numbers(demo)[0]["macs"] == f"{28 * 28 * 9 * 8:,}"
+    demo.assert_clean()

@@ -2,6 +2,7 @@
 // (POST /api/v1/lab/train), their curves, learned filters, costs and a verdict computed
 // from what the runs actually did. State (preset, dataset, seed, epochs, each run's first
 // layer and M) lives in one table mirrored to the URL hash.
+import { uploadLabDataset } from "../api.js";
 import { config } from "../config.js";
 import { language, t } from "../i18n.js";
 import { BackwardView } from "./backward.js";
@@ -14,7 +15,13 @@ const $ = (selector) => document.querySelector(selector);
 const percentFormat = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const percent = (value) => percentFormat.format(value * 100);
 
-const state = { preset: "seed", dataset: "digits", seed: 0, epochs: lab.defaults.epochs || 8, runs: null };
+const state = {
+  preset: "seed", dataset: "digits", upload: null, seed: 0, epochs: lab.defaults.epochs || 8, runs: null,
+};
+const IDX_FIELDS = {
+  "train-images": "train_images", "train-labels": "train_labels",
+  "t10k-images": "test_images", "t10k-labels": "test_labels",
+};
 
 function readHash() {
   const values = new URLSearchParams(location.hash.slice(1));
@@ -35,6 +42,7 @@ function writeHash() {
   const values = new URLSearchParams({
     preset: state.preset, dataset: state.dataset, seed: state.seed, epochs: state.epochs,
   });
+  if (state.upload) values.set("upload", state.upload);
   const custom = cards.map((card) => `${card.settings.first_layer}:${card.settings.channel_multiplier}`);
   const preset = (lab.presets[state.preset] || []).map((run) => `${run.first_layer}:${run.channel_multiplier || 1}`);
   if (custom.join(",") !== preset.join(",")) values.set("runs", custom.join(","));
@@ -63,7 +71,9 @@ function buildCards() {
 function bodyOf(card) {
   const { label, ...fields } = card.settings;
   if (fields.first_layer === "standard") fields.channel_multiplier = 1;
-  return { ...fields, dataset: state.dataset, seed: state.seed, epochs: state.epochs };
+  const body = { ...fields, dataset: state.dataset, seed: state.seed, epochs: state.epochs };
+  if (state.upload) body.upload = state.upload;
+  return body;
 }
 
 let redrawQueued = false;
@@ -125,6 +135,44 @@ function stop() {
   showVerdict();
 }
 
+/** The chosen files as the upload's fields: one mnist.npz, or the four IDX files by name. */
+function uploadFields(files) {
+  const fields = {};
+  for (const file of files) {
+    if (file.name.endsWith(".npz")) fields.npz = file;
+    const prefix = Object.keys(IDX_FIELDS).find((name) => file.name.startsWith(name));
+    if (prefix) fields[IDX_FIELDS[prefix]] = file;
+  }
+  return fields;
+}
+
+async function upload(files) {
+  const fields = uploadFields(files);
+  if (!Object.keys(fields).length) {
+    setStatus("lab.upload.which");
+    return;
+  }
+  setStatus("lab.upload.sending");
+  try {
+    const answer = await uploadLabDataset(fields);
+    const select = $("#lab-dataset");
+    const value = `mnist:${answer.upload}`;
+    if (![...select.options].some((option) => option.value === value)) {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = t("lab.dataset.uploaded", { train: answer.train_examples, test: answer.test_examples });
+      select.appendChild(option);
+    }
+    select.value = value;
+    state.dataset = "mnist";
+    state.upload = answer.upload;
+    writeHash();
+    setStatus("lab.upload.done", { train: answer.train_examples, test: answer.test_examples });
+  } catch (error) {
+    setStatus("lab.upload.failed", { message: error.message });
+  }
+}
+
 function init() {
   readHash();
   const dataset = $("#lab-dataset");
@@ -149,7 +197,13 @@ function init() {
     writeHash();
     backward.refreshRuns();
   });
-  dataset.addEventListener("change", () => { state.dataset = dataset.value; writeHash(); });
+  dataset.addEventListener("change", () => {
+    const [name, upload] = dataset.value.split(":");
+    state.dataset = name;
+    state.upload = upload || null;
+    writeHash();
+  });
+  $("#lab-upload").addEventListener("change", (event) => upload(event.target.files));
   for (const [id, name] of [["#lab-seed", "seed"], ["#lab-epochs", "epochs"]]) {
     $(id).addEventListener("change", (event) => {
       const input = event.target;
