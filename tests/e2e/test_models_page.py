@@ -79,9 +79,10 @@ def test_the_shipped_model_and_stepping_through_a_layer(demo: Demo) -> None:
 def test_an_upload_through_the_file_chooser_and_a_bad_file(demo: Demo, tmp_path) -> None:
     page = demo.page
     _open(demo)
+    _wait_run(demo)  # the shipped model's first run, so that the next one is the upload's
     path = tmp_path / "mobilenet_v2_blocks.onnx"
     path.write_bytes(build.mobilenet_v2_blocks().SerializeToString())
-    previous = page.evaluate("document.body.dataset.runReady || ''")
+    previous = page.evaluate("document.body.dataset.runReady")
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Open an ONNX file…").click()
     chooser.value.set_files(str(path))
@@ -170,9 +171,12 @@ def test_stepping_inside_a_stage_of_a_block(demo: Demo) -> None:
     panel.get_by_role("button", name="depthwise", exact=True).click()
     page.wait_for_selector("body[data-steps-ready]", state="attached", timeout=TIMEOUT_MS)
     assert page.inner_text("#stage-label") == "Stage 4 / 9: depthwise"
+    previous = page.evaluate("document.body.dataset.stepsReady")
     panel.get_by_label("Output channel", exact=True).fill("5")
     panel.get_by_label("Output channel", exact=True).press("Enter")
     page.wait_for_function("() => location.hash.includes('bch=5')", timeout=TIMEOUT_MS)
+    page.wait_for_function("previous => document.body.dataset.stepsReady !== previous",
+                           arg=previous, timeout=TIMEOUT_MS)
     page.wait_for_function("() => document.querySelector('#bstep-label').textContent"
                            ".startsWith('Position 1 / 64')", timeout=TIMEOUT_MS)
     for _ in range(9):
