@@ -21,14 +21,14 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
-from app import lab
+from app import __version__, lab
 from app.api.body import JsonBody, body_docs, get_settings, json_body, register_component
 from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope, field_from_message
 from app.api.multipart import FORM_OVERHEAD_BYTES, RawForm, read_form
 from app.api.responses import dumps, json_response
 from app.lab import datasets as lab_datasets
 from app.lab.backward import first_step
-from app.lab.runs import BoardFull, MemoryRunCache, RunBoard
+from app.lab.runs import BoardFull, MemoryRunCache, RunBoard, RunCache, StoreRunCache
 from app.settings import Settings
 
 router = APIRouter(prefix="/lab", tags=["lab"])
@@ -196,9 +196,13 @@ async def get_board(request: Request) -> RunBoard:
     board: RunBoard | None = getattr(state, "lab_board", None)
     if board is None:
         settings: Settings = state.settings
-        board = state.lab_board = RunBoard(
-            settings.lab_max_jobs, settings.lab_max_queue, MemoryRunCache(settings.lab_cache_runs)
-        )
+        cache: RunCache = MemoryRunCache(settings.lab_cache_runs)
+        if settings.redis_url:  # finished runs shared by every replica, in the trace's store
+            from app.api.trace import answers
+
+            store, _ = await answers(request)
+            cache = StoreRunCache(store, f"lab:{__version__}:")
+        board = state.lab_board = RunBoard(settings.lab_max_jobs, settings.lab_max_queue, cache)
     return board
 
 
@@ -261,7 +265,7 @@ async def train(
     limits = limits_of(settings)
     key = config.key()
     try:
-        events = board.watch(
+        events = await board.watch(
             key, lambda should_stop: lab.train(config, dataset, limits, should_stop)
         )
     except BoardFull as error:

@@ -13,13 +13,16 @@
 - a run whose last watcher leaves is cancelled (taken out of the queue, or stopped between
   two batches).
 
-The cache is behind a two-method interface (``get``/``put`` by key) so that a shared store
-(Redis, for several replicas) can stand in for the per-process ``MemoryRunCache``.
+The cache is behind a two-method interface (``get``/``put`` by key): the per-process
+``MemoryRunCache``, or ``StoreRunCache`` over ``app.answers``' store (Redis when
+``CONVLENS_REDIS_URL`` is set), so that a run trained by one replica is replayed by all.
+Single-flight of runs in progress stays per process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -35,11 +38,35 @@ class BoardFull(Exception):
 
 
 class RunCache(Protocol):
-    """Finished runs' events by run key."""
+    """Finished runs' events by run key (async: a shared store answers over the network)."""
 
-    def get(self, key: str) -> list[dict] | None: ...
+    async def get(self, key: str) -> list[dict] | None: ...
 
-    def put(self, key: str, events: list[dict]) -> None: ...
+    async def put(self, key: str, events: list[dict]) -> None: ...
+
+
+class BytesStore(Protocol):
+    """What ``StoreRunCache`` needs: ``app.answers``' ``AnswerStore`` (memory or Redis)."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def put(self, key: str, value: bytes) -> None: ...
+
+
+class StoreRunCache:
+    """Finished runs kept in a shared byte store (``app.answers``: Redis for several
+    replicas), as JSON under ``lab:<key>``: a run trained by one replica is replayed by all."""
+
+    def __init__(self, store: BytesStore, prefix: str = "lab:") -> None:
+        self.store, self.prefix = store, prefix
+
+    async def get(self, key: str) -> list[dict] | None:
+        value = await self.store.get(self.prefix + hashlib.blake2b(key.encode()).hexdigest())
+        return None if value is None else json.loads(value)
+
+    async def put(self, key: str, events: list[dict]) -> None:
+        await self.store.put(self.prefix + hashlib.blake2b(key.encode()).hexdigest(),
+                             json.dumps(events).encode())
 
 
 class MemoryRunCache:
@@ -52,7 +79,7 @@ class MemoryRunCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> list[dict] | None:
+    async def get(self, key: str) -> list[dict] | None:
         with self._lock:
             entry = self._runs.get(key)
             if entry is None:
@@ -60,7 +87,7 @@ class MemoryRunCache:
             self._runs.move_to_end(key)
             return entry[0]
 
-    def put(self, key: str, events: list[dict]) -> None:
+    async def put(self, key: str, events: list[dict]) -> None:
         size = len(json.dumps(events))
         if size > self.capacity_bytes:
             return
@@ -115,14 +142,14 @@ class RunBoard:
             None,
         )
 
-    def watch(
+    async def watch(
         self, key: str, start: Callable[[Callable[[], bool]], Iterator[dict]]
     ) -> AsyncIterator[tuple[dict, bool]]:
         """Events of the run ``key`` as ``(event, cached)``; ``start(should_stop)`` trains.
 
         Raises ``BoardFull`` (before anything is sent) when the queue is full.
         """
-        cached = self.cache.get(key)
+        cached = await self.cache.get(key)
         if cached is not None:
             return self._replay(cached)
         run = self._flight(key)
@@ -196,7 +223,7 @@ class RunBoard:
                 finished.append(event)
                 run.publish(event)
             if finished and finished[-1]["event"] == "end":
-                self.cache.put(run.key, finished)
+                await self.cache.put(run.key, finished)
         except Exception as error:  # a bug in a run must reach its watchers, not hang them
             run.publish({"event": "error", "code": "internal_error",
                          "message": f"the run failed: {type(error).__name__}"})

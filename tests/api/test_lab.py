@@ -224,3 +224,26 @@ def test_an_uploaded_mnist_trains_and_an_unknown_upload_is_named(serve) -> None:
     assert_error(broken, 422, "invalid_value", "npz")
     assert_error(httpx.post(url, json={"npz": 1}, timeout=WAIT_SECONDS), 415,
                  "unsupported_media_type")
+
+
+def test_a_run_trained_by_one_replica_is_replayed_by_another_through_the_shared_store(
+    serve,
+) -> None:
+    """Two apps (two replicas) over one byte store, as Redis would be: the second trains
+    nothing. (The store here is app.answers' MemoryStore shared by both.)"""
+    from app.answers import MemoryStore
+    from app.lab.runs import RunBoard, StoreRunCache
+
+    shared = MemoryStore(8 * 1024 * 1024, 4 * 1024 * 1024)
+    replicas = []
+    for _ in range(2):
+        application = create_app(Settings())
+        application.state.lab_board = RunBoard(cache=StoreRunCache(shared))
+        replicas.append((application, serve(application)))
+    body = {**SMALL, "seed": 42}
+    first = events(post(replicas[0][1].url, body).text)
+    second = events(post(replicas[1][1].url, body).text)
+    assert first[0]["cached"] is False and second[0]["cached"] is True
+    assert numbers(second) == numbers(first)
+    assert replicas[0][0].state.lab_board.trainings == 1
+    assert replicas[1][0].state.lab_board.trainings == 0

@@ -108,14 +108,20 @@ def test_bad_settings_name_the_field(changes: dict, message: str) -> None:
 
 
 def test_the_run_cache_is_bounded_by_runs_and_bytes() -> None:
+    import asyncio
+
     from app.lab.runs import MemoryRunCache
 
-    cache = MemoryRunCache(capacity=2, capacity_bytes=200)
-    small = [{"event": "end", "numbers": [1.0] * 5}]
-    for key in "abc":
-        cache.put(key, small)
-    assert len(cache) == 2 and cache.get("a") is None and cache.get("c") == small
-    cache.put("big", [{"event": "end", "numbers": [1.0] * 100}])  # over the bytes: not kept
-    assert cache.get("big") is None
-    cache.put("d", [{"event": "end", "numbers": [1.0] * 30}])  # evicts until within bytes
-    assert cache.get("d") is not None and len(cache) <= 2
+    async def scenario() -> None:
+        cache = MemoryRunCache(capacity=2, capacity_bytes=200)
+        small = [{"event": "end", "numbers": [1.0] * 5}]
+        for key in "abc":
+            await cache.put(key, small)
+        assert len(cache) == 2 and await cache.get("a") is None
+        assert await cache.get("c") == small
+        await cache.put("big", [{"event": "end", "numbers": [1.0] * 100}])  # too big: dropped
+        assert await cache.get("big") is None
+        await cache.put("d", [{"event": "end", "numbers": [1.0] * 30}])  # evicts to fit
+        assert await cache.get("d") is not None and len(cache) <= 2
+
+    asyncio.run(scenario())
