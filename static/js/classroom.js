@@ -1,11 +1,12 @@
 // Classroom features: presenter mode (full screen, large type, keyboard only), quiz
 // mode (type the next value or the parameter count, checked against what the server
-// sent), and export of the stage as PNG or a run as WebM.
+// sent); exports live in export/.
 import { buildProblem } from "./data.js";
 import { t } from "./i18n.js";
 import { changesTrace } from "./state.js";
 import { validate } from "./validate.js";
 import { formatNumber } from "./views/format.js";
+import { bindExport } from "./export/index.js";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -209,166 +210,7 @@ function bindQuiz(ctx) {
   ask();
 }
 
-// ------------------------------------------------------------------ export
-
-const SVG_STYLES = ["fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray", "stroke-opacity", "opacity",
-  "font-size", "font-family", "font-weight", "text-anchor", "dominant-baseline", "visibility", "display"];
-
-/** An SVG element as an image, its computed styles written into its attributes. */
-function svgImage(svg) {
-  const copy = svg.cloneNode(true);
-  const sources = [svg, ...svg.querySelectorAll("*")];
-  const targets = [copy, ...copy.querySelectorAll("*")];
-  sources.forEach((source, n) => {
-    const style = getComputedStyle(source);
-    for (const name of SVG_STYLES) targets[n].setAttribute(name, style.getPropertyValue(name));
-  });
-  const box = svg.getBoundingClientRect();
-  copy.setAttribute("width", String(box.width));
-  copy.setAttribute("height", String(box.height));
-  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
-  const blob = new Blob([new XMLSerializer().serializeToString(copy)], { type: "image/svg+xml" });
-  const url = URL.createObjectURL(blob);
-  return new Promise((resolve) => {
-    const image = new Image();
-    image.onload = () => resolve({ image, url });
-    image.onerror = () => resolve({ image: null, url });
-    image.src = url;
-  });
-}
-
-/** Draw the stage (canvases, SVG overlays, text labels) onto `canvas`, at `scale`. */
-export async function drawStage(canvas, scale = 1) {
-  const stage = $("#stage");
-  const origin = stage.getBoundingClientRect();
-  canvas.width = Math.round(origin.width * scale);
-  canvas.height = Math.round(origin.height * scale);
-  const context = canvas.getContext("2d");
-  context.setTransform(scale, 0, 0, scale, 0, 0);
-  context.fillStyle = getComputedStyle(stage).backgroundColor === "rgba(0, 0, 0, 0)" ? "#ffffff" : getComputedStyle(stage).backgroundColor;
-  context.fillRect(0, 0, origin.width, origin.height);
-  const at = (element) => {
-    const box = element.getBoundingClientRect();
-    return { x: box.left - origin.left, y: box.top - origin.top, w: box.width, h: box.height };
-  };
-  const visible = (element) => element.getClientRects().length > 0 && getComputedStyle(element).visibility !== "hidden";
-  // Document order, so later layers (overlays) paint over earlier ones.
-  for (const element of stage.querySelectorAll("canvas, svg")) {
-    if (element.ownerSVGElement || !visible(element)) continue; // nested SVG comes with its root
-    const box = at(element);
-    if (element.tagName.toLowerCase() === "canvas") {
-      if (element.width && element.height) context.drawImage(element, box.x, box.y, box.w, box.h);
-    } else {
-      const { image, url } = await svgImage(element);
-      if (image) context.drawImage(image, box.x, box.y, box.w, box.h);
-      URL.revokeObjectURL(url);
-    }
-  }
-  // HTML text (labels, captions): each text node at its place, in its font and colour.
-  const walker = document.createTreeWalker(stage, NodeFilter.SHOW_TEXT);
-  const range = document.createRange();
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const parent = node.parentElement;
-    if (!node.textContent.trim() || !parent || parent.closest("svg") || parent.closest(".visually-hidden, [hidden], .stage-status")) continue;
-    if (!visible(parent)) continue;
-    const style = getComputedStyle(parent);
-    range.selectNodeContents(node);
-    const rects = range.getClientRects();
-    if (!rects.length) continue;
-    context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-    context.fillStyle = style.color;
-    context.textBaseline = "middle";
-    const rect = rects[0];
-    context.fillText(node.textContent.trim(), rect.left - origin.left, rect.top - origin.top + rect.height / 2);
-  }
-  return canvas;
-}
-
-function download(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-const MAX_RECORDED = 240;
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-
-function bindExport(ctx) {
-  const { state } = ctx;
-  const status = $("#export-status");
-  const recordButton = $("#export-webm");
-
-  $("#export-png").addEventListener("click", async () => {
-    const canvas = await drawStage(document.createElement("canvas"), Math.max(1, devicePixelRatio || 1));
-    canvas.toBlob((blob) => {
-      if (blob) download(blob, `convlens-step-${state.get("step") + 1}.png`);
-      status.textContent = t(blob ? "export.png_done" : "export.failed");
-    }, "image/png");
-  });
-
-  let recording = false;
-  recordButton.addEventListener("click", async () => {
-    if (recording) {
-      recording = false;
-      return;
-    }
-    const store = ctx.store();
-    if (typeof MediaRecorder === "undefined" || !store || !store.total) {
-      status.textContent = t("export.no_recorder");
-      return;
-    }
-    const type = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((kind) => MediaRecorder.isTypeSupported(kind));
-    if (!type) {
-      status.textContent = t("export.no_recorder");
-      return;
-    }
-    recording = true;
-    recordButton.setAttribute("aria-pressed", "true");
-    ctx.player.pause();
-    const canvas = document.createElement("canvas");
-    await drawStage(canvas, 1);
-    const stream = canvas.captureStream(0);
-    const track = stream.getVideoTracks()[0];
-    const recorder = new MediaRecorder(stream, { mimeType: type });
-    const chunks = [];
-    recorder.ondataavailable = (event) => event.data.size && chunks.push(event.data);
-    const stopped = new Promise((resolve) => (recorder.onstop = resolve));
-    recorder.start();
-    // The whole run when it is short enough for slides; otherwise the current stage
-    // from the current step (at most MAX_RECORDED steps either way).
-    let start = 0;
-    let last = store.total - 1;
-    if (store.total > MAX_RECORDED) {
-      start = state.get("step");
-      const { stage } = store.locate(start);
-      last = Math.min(stage.globalStart + stage.steps - 1, start + MAX_RECORDED - 1);
-    }
-    last = Math.min(last, store.received - 1);
-    for (let step = start; step <= last && recording; step++) {
-      status.textContent = t("export.recording", { step: step + 1, last: last + 1 });
-      state.set({ step }, { deferUrl: true });
-      await nextFrame();
-      await drawStage(canvas, 1);
-      for (let hold = 0; hold < 3; hold++) {
-        if (track.requestFrame) track.requestFrame();
-        await new Promise((resolve) => setTimeout(resolve, 40));
-      }
-    }
-    recorder.stop();
-    await stopped;
-    recording = false;
-    recordButton.setAttribute("aria-pressed", "false");
-    state.flushUrl();
-    const blob = new Blob(chunks, { type: "video/webm" });
-    if (blob.size) download(blob, "convlens-run.webm");
-    status.textContent = t(blob.size ? "export.webm_done" : "export.failed");
-  });
-}
+// Export (PNG, GIF, WebM): export/index.js.
 
 /** The language menu: the language is part of the URL (?lang=), the state stays in the hash. */
 function bindLanguage() {

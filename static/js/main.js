@@ -81,6 +81,7 @@ const views = new StageViews($("#stage-view"), {
   /** How long a step's short animation (the pointwise sweep) may take, in ms; 0 for none. */
   animate() {
     if (matchMedia("(prefers-reduced-motion: reduce)").matches) return 0;
+    if (document.body.dataset.exporting) return 0; // export/: every frame is a finished step
     const speed = state.get("speed");
     if (!player.playing) return 700;
     return speed <= 4 ? 900 / speed : 0;
@@ -329,6 +330,7 @@ function render() {
   if (!store.error) showStatus("");
   const view = views.viewFor(frame.stage);
   view.render(frame);
+  $("#stage-view").dataset.drawnStep = String(step); // exports wait for this (export/index.js)
   linking.attach(view, store); // hover / click an output or input cell (views/linking.js)
   if (!store.firstFrameDrawn) {
     store.firstFrameDrawn = true;
