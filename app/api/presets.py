@@ -98,7 +98,8 @@ def presets_answer(seed: int) -> Answer:
     },
 )
 def get_photo(
-    name: Annotated[str, Path(description="house, fruit or mountains", max_length=40)],
+    name: Annotated[str, Path(description="house, fruit or mountains", max_length=40,
+                              examples=["house"])],
 ) -> Response:
     """The page's built-in photos (``app.photos``): drawn in NumPy, encoded as PNG, so the
     page reads them exactly as it reads an uploaded photo, and resamples them from the
