@@ -52,9 +52,10 @@ def open_seed(demo: Demo, step: int, extra: str = "") -> None:
 
 
 def wait_step(demo: Demo, step: int) -> None:
-    demo.page.wait_for_function(
-        "step => document.querySelector('#stage-view').dataset.drawnStep === String(step)",
-        arg=step, timeout=TIMEOUT_MS)
+    demo.wait_counter(step + 1)
+    demo.page.wait_for_function(  # the stage has drawn it (a page without the mark: the counter)
+        "step => [undefined, String(step)].includes("
+        "document.querySelector('#stage-view').dataset.drawnStep)", arg=step, timeout=TIMEOUT_MS)
     demo.page.wait_for_timeout(150)
 
 
@@ -178,8 +179,8 @@ def test_webm_export_lasts_as_long_as_the_run_and_ends_complete(
     # 16 steps at 4 steps/s: the run lasts 4 s (the last frame is sent at its end).
     assert len(times) >= 12, times  # real time: a step drawn late on a loaded machine is skipped
     # (Frames are timed by the wall clock: a loaded machine delays some by a frame or so.)
-    assert abs(times[-1] - times[0] - 4000) <= 250, times
-    assert float(np.diff(times).max()) <= 400, times  # a steady stream of frames
+    assert abs(times[-1] - times[0] - 4000) <= 300, times
+    assert float(np.diff(times).max()) <= 600, times  # a steady stream of frames
     # The last frame, decoded by Chromium, is the page at step 16.
     demo.page.click("#player [data-action='last']")
     wait_step(demo, 15)
@@ -211,4 +212,32 @@ def test_webm_export_lasts_as_long_as_the_run_and_ends_complete(
     assert np.abs(last[y, x].astype(int) - page_at_16[y, x].astype(int)).max() <= 64
     assert np.abs(last[y, x].astype(int) - PENDING).max() > 12, last[y, x]
     save("export-webm-last-frame", last)
+    demo.assert_clean()
+
+
+def test_mp4_export_where_the_browser_records_mp4(slide_demo: Demo, tmp_path: Path) -> None:
+    demo = slide_demo
+    open_seed(demo, 0, "&speed=8")
+    if not demo.page.is_visible("#export-mp4"):
+        pytest.skip("this Chromium's MediaRecorder does not record MP4 (the button is hidden)")
+    data = download(demo, "#export-mp4", tmp_path, timeout=60_000)
+    assert data[4:8] == b"ftyp"  # an ISO media file
+    # Chromium plays it: 16 steps at 8 steps/s last 2 s, and the end shows the finished run.
+    blank = demo.page.context.new_page()
+    seen = blank.evaluate(
+        """async (video64) => {
+          const bytes = Uint8Array.from(atob(video64), (c) => c.charCodeAt(0));
+          const video = document.createElement('video');
+          video.muted = true;
+          video.src = URL.createObjectURL(new Blob([bytes], {type: 'video/mp4'}));
+          const ok = await new Promise((done) => { video.onloadeddata = () => done(true);
+            video.onerror = () => done(false); });
+          if (!ok) return null;
+          video.currentTime = 1e6;  // a recording may not know its duration until the end
+          await new Promise((done) => { video.onseeked = done; });
+          return video.currentTime;
+        }""", base64.b64encode(data).decode())
+    blank.close()
+    assert seen is not None, "Chromium could not play the MP4 it recorded"
+    assert abs(seen - 2.0) <= 0.3, seen
     demo.assert_clean()

@@ -1,4 +1,5 @@
-// Exports for slides: the stage as a PNG, a run as an animated GIF or a WebM video.
+// Exports for slides: the stage as a PNG, a run as an animated GIF, a WebM video, or an
+// MP4 video where the browser records MP4.
 // Every picture is the stage bar and the stage as on screen (render.js): the sliding
 // window, the current cell, the formula and the legends included. A run's timing is the
 // player's: at `speed` steps/s each step lasts 1/speed s (GIF frame delays; WebM frames
@@ -110,10 +111,20 @@ export function bindExport(ctx) {
     status.textContent = t("export.gif_done");
   }));
 
-  $("#export-webm").addEventListener("click", () => run("webm", async () => {
+  // A video of the run: WebM everywhere MediaRecorder is; MP4 (H.264) where the browser
+  // itself records it (Chromium does): no encoder is downloaded, nothing leaves the page.
+  const VIDEO = {
+    webm: ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"],
+    mp4: ["video/mp4;codecs=avc1.42E01E", "video/mp4;codecs=avc1", "video/mp4"],
+  };
+  const videoType = (kind) => (typeof MediaRecorder === "undefined" ? null
+    : VIDEO[kind].find((type) => MediaRecorder.isTypeSupported(type)));
+  const mp4Button = $("#export-mp4");
+  if (mp4Button) mp4Button.hidden = !videoType("mp4");
+
+  const record = (kind) => run(kind, async () => {
     const store = ctx.store();
-    const type = typeof MediaRecorder === "undefined" ? null
-      : ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((kind) => MediaRecorder.isTypeSupported(kind));
+    const type = videoType(kind);
     if (!type || !store || !store.total) {
       status.textContent = t("export.no_recorder");
       return;
@@ -167,8 +178,10 @@ export function bindExport(ctx) {
     recorder.stop();
     await stopped;
     track.stop();
-    const blob = new Blob(chunks, { type: "video/webm" });
-    if (blob.size) download(blob, "convlens-run.webm");
-    status.textContent = t(blob.size ? "export.webm_done" : "export.failed");
-  }));
+    const blob = new Blob(chunks, { type: type.split(";")[0] });
+    if (blob.size) download(blob, `convlens-run.${kind}`);
+    status.textContent = t(blob.size ? `export.${kind}_done` : "export.failed");
+  });
+  $("#export-webm").addEventListener("click", () => record("webm"));
+  if (mp4Button) mp4Button.addEventListener("click", () => record("mp4"));
 }

@@ -72,8 +72,10 @@ function paintBox(context, element, box, style) {
     roundedPath(context, box.x, box.y, box.w, box.h, radius);
     context.fill();
   }
+  // Border widths as the browser paints them: whole pixels (2.5px is drawn 2px wide).
+  const snap = (width) => (width >= 1 ? Math.floor(width) : width);
   const sides = ["Top", "Right", "Bottom", "Left"].map((side) => ({
-    width: parseFloat(style[`border${side}Width`]) || 0,
+    width: snap(parseFloat(style[`border${side}Width`]) || 0),
     color: style[`border${side}Color`],
     kind: style[`border${side}Style`],
   }));
@@ -204,9 +206,12 @@ export async function renderStage(canvas, scale = 1) {
   const page = getComputedStyle(document.body).backgroundColor;
   context.fillStyle = transparent(page) ? "#ffffff" : page;
   context.fillRect(0, 0, region.width, region.height);
+  // Boxes snapped to whole pixels, as the browser snaps borders and canvases when it paints.
   const at = (element) => {
     const box = element.getBoundingClientRect();
-    return { x: box.left - region.left, y: box.top - region.top, w: box.width, h: box.height };
+    const x = Math.round(box.left - region.left);
+    const y = Math.round(box.top - region.top);
+    return { x, y, w: Math.round(box.right - region.left) - x, h: Math.round(box.bottom - region.top) - y };
   };
   const walk = async (element, alpha) => {
     if (!visible(element)) return;
