@@ -32,6 +32,8 @@ ALLOWED = {
     "C_out", "strides", "dilation_rate", "Conv2d", "pad_top", "pad_left",
     "SeparableConv2D", "DepthwiseConv2D", "Conv2D", "ZeroPadding2D", "count_params", "use_bias",
     "depth_multiplier", "dtype", "float32", "separable_conv2d", "depthwise_conv2d", "True", "False",
+    # Names of formats, networks and the slide programs the exports are for.
+    "ONNX", "Xception", "GIF", "MP4", "Google", "PowerPoint",
 }
 
 
