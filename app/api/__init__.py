@@ -67,6 +67,9 @@ def include_api(application: FastAPI) -> None:
     """Mount the API on ``application`` and answer every 4xx in the envelope."""
     application.include_router(api_router())
     register_error_handlers(application)
+    from app.api.trace import KeptTraces
+
+    application.add_middleware(KeptTraces)  # inside ApiGZip: its answers are gzipped already
     application.add_middleware(ApiGZip)
     application.add_middleware(MediaTypes, application=application)
     generate = application.openapi

@@ -255,3 +255,57 @@ async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
 
+
+class KeptTraces:
+    """ASGI middleware: ``POST /api/v1/trace`` whose answer is kept is answered from the store
+    before FastAPI routes it (about 0.1 ms instead of 0.8 ms of CPU: the lecture hall's case,
+    hundreds of identical bodies). Anything else, a miss included, goes on as it came (the
+    body it read is handed on). Inside the media-type check and the security headers."""
+
+    def __init__(self, app: Any, path: str = "/api/v1/trace") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        application = scope.get("app")
+        kept_answers = getattr(getattr(application, "state", None), "trace_answers", None)
+        headers = dict(scope["headers"])
+        if (kept_answers is None
+                or not headers.get(b"content-type", b"").startswith(b"application/json")):
+            await self.app(scope, receive, send)
+            return
+        settings: Settings = application.state.settings  # type: ignore[union-attr]
+        chunks: list[bytes] = []
+        size = 0
+        message: dict[str, Any] = {"more_body": True}
+        while message.get("more_body"):
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before its body arrived
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > settings.max_body_bytes:
+                break  # the route's own reading answers 413
+        raw = b"".join(chunks)
+        done = not message.get("more_body")
+        kept = await kept_answers[0].get(answer_key(raw)) if done else None
+        if kept is not None and b"gzip" in headers.get(b"accept-encoding", b""):
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", MEDIA_TYPE.encode()), (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(kept)).encode()), (b"vary", b"Accept-Encoding"),
+                (b"cache-control", b"no-store")]})
+            await send({"type": "http.response.body", "body": kept})
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": not done}
+
+        await self.app(scope, replay, send)

@@ -156,3 +156,18 @@ def test_a_flight_nobody_waits_for_is_cancelled_and_errors_reach_every_asker() -
     assert len(produced) < 100
     assert all(isinstance(error, ValueError) for error in errors)
     assert flights.started == 2 and flights.in_flight() == 0
+
+
+def test_a_kept_trace_is_answered_before_routing_with_the_security_headers() -> None:
+    app = create_app(Settings())
+    with running_server(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        first = client.post("/api/v1/trace", content=CLASSROOM, headers=HEADERS)
+        kept = client.post("/api/v1/trace", content=CLASSROOM,
+                           headers={**HEADERS, "Accept-Encoding": "gzip"})
+        not_json = client.post("/api/v1/trace", content=CLASSROOM,
+                               headers={"Content-Type": "text/plain", "Accept-Encoding": "gzip"})
+    assert kept.content == first.content
+    assert kept.headers["content-encoding"] == "gzip"
+    assert int(kept.headers["content-length"]) <= 80_000  # the page's trace on the wire
+    assert "content-security-policy" in kept.headers
+    assert not_json.status_code == 415  # the media-type check still comes first
