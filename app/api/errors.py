@@ -58,7 +58,7 @@ CODES: dict[str, str] = {
     "too_many_activations": "a run's activations would exceed max_model_activations (413)",
     "models_unavailable": "onnx/onnxruntime (the models extra) is not installed (503)",
     "lab_limit": "a training run over a lab_* setting: epochs, training images (413)",
-    "lab_unavailable": "the lab's dataset is not installed or not configured (503)",
+    "lab_unavailable": "the lab's dataset is not configured (422) or not installed (503)",
     "lab_busy": "more training runs are waiting than lab_max_queue (503)",
     "diverged": "a training run's loss stopped being finite (stream event)",
     "time_limit": "a training run took longer than lab_max_seconds (stream event)",
@@ -180,6 +180,7 @@ _PYDANTIC_CODES = {
     "union_tag_not_found": "missing_field",
     "finite_number": "non_finite",
     "invalid_array": "invalid_array",
+    "invalid_configuration": "invalid_configuration",
 }
 
 
@@ -210,6 +211,36 @@ def _location(loc: Sequence[Any], tags: Iterable[str]) -> tuple[str | None, str]
     return names[0], path
 
 
+# Errors that say only "the value is not of this member's type": for a union, the member
+# whose type the value has says more (strides [1, 1, 1, 1, 1]: "at most 4 items").
+_TYPE_MISMATCH = {"int_type", "int_parsing", "float_type", "string_type", "bool_type",
+                  "list_type", "dict_type", "model_type", "literal_error", "none_required",
+                  "is_instance_of", "model_attributes_type"}
+
+
+def _closest(name: str, names: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6) or [
+        known for known in names if name in known  # filter -> depthwise_filter
+    ][:1]
+    return close[0] if close else None
+
+
+def _most_telling(errors: Sequence[dict[str, Any]], tags: list[str]) -> dict[str, Any]:
+    """The error to report: an unknown field first (it explains the missing one next to
+    it: ``stride`` for ``strides``), else the first field's most specific error."""
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return first
+    for error in errors:
+        if error.get("type") == "extra_forbidden":
+            return error
+    field = _location(first.get("loc", ()), tags)[0]
+    same_field = [e for e in errors if _location(e.get("loc", ()), tags)[0] == field]
+    specific = [e for e in same_field if e.get("type") not in _TYPE_MISMATCH] or same_field
+    # The deepest says most ("strides[1]: ...").
+    return max(specific, key=lambda e: len(e.get("loc", ())))
+
+
 def from_validation_errors(
     errors: Sequence[dict[str, Any]],
     allowed_fields: Iterable[str] | Mapping[str, Iterable[str]] = (),
@@ -222,23 +253,33 @@ def from_validation_errors(
     if not errors:
         return ApiError(422, "invalid_value", "the request is invalid")
     tags = list(allowed_fields) if isinstance(allowed_fields, Mapping) else []
-    first = errors[0]
-    if first.get("type") != "json_invalid":
-        # A union reports one error per member; the deepest says most ("strides[1]: ...").
-        field = _location(first.get("loc", ()), tags)[0]
-        same_field = [e for e in errors if _location(e.get("loc", ()), tags)[0] == field]
-        first = max(same_field, key=lambda e: len(e.get("loc", ())))
+    first = _most_telling(errors, tags)
     kind = first.get("type", "")
     if kind == "json_invalid":
         detail = first.get("ctx", {}).get("error") or first.get("msg", "")
         return ApiError(400, "malformed_json", f"The body is not valid JSON: {detail}")
     field, path = _location(first.get("loc", ()), tags)
     if kind in ("union_tag_not_found", "union_tag_invalid"):
-        expected = first.get("ctx", {}).get("expected_tags", "")
+        expected = first.get("ctx", {}).get("expected_tags") or ", ".join(
+            repr(tag) for tag in tags)
+        problem = "op is required" if kind == "union_tag_not_found" else "op is unknown"
         return ApiError(
             422, "missing_field" if kind == "union_tag_not_found" else "invalid_value",
-            f"op must be one of {expected}", "op",
+            f"{problem}: it must be one of {expected}", "op",
         )
+    if kind == "invalid_configuration" and not path:  # a rule across fields (a union's)
+        message = first.get("msg", "invalid request")
+        sent = first.get("input") if isinstance(first.get("input"), dict) else {}
+        named = [word for word in re.findall(r"\w+", message) if word in sent]
+        return ApiError(422, "invalid_configuration", message, named[-1] if named else None)
+    if kind == "string_pattern_mismatch" and path.endswith(".data"):
+        return ApiError(422, "invalid_array", f"{path} is not valid standard base64 (A-Z, "
+                        "a-z, 0-9, + and /, padded with =)", field)
+    if kind == "extra_forbidden" and not path:
+        # A key that is not a plain name (U+202E, spaces, ...): name it as sent, escaped.
+        key = [part for part in first.get("loc", ()) if part not in tags][-1:]
+        if key and isinstance(key[0], str):
+            field, path = key[0], ascii(key[0])
     if kind == "model_type" or kind == "model_attributes_type" or not path:
         return ApiError(422, "invalid_value", "The body must be a JSON object of named fields")
     code = _PYDANTIC_CODES.get(kind, "invalid_value")
@@ -251,13 +292,16 @@ def from_validation_errors(
             allowed_fields.get(loc[0], ()) if isinstance(allowed_fields, Mapping) and loc
             else allowed_fields
         )
-        close = difflib.get_close_matches(str(field), names, n=1, cutoff=0.6) or [
-            name for name in names if str(field) in name  # filter -> depthwise_filter
-        ][:1]
+        close = _closest(str(field), names)
         if close:
-            message += f"; did you mean {close[0]!r}?"
+            message += f"; did you mean {close!r}?"
         elif names:
             message += f"; it takes {', '.join(names)}"
+        for other in errors:  # stride and filter sent together: both suggestions at once
+            key = other.get("loc", ())[-1:]
+            if (other is not first and other.get("type") == "extra_forbidden" and key
+                    and isinstance(key[0], str) and _closest(key[0], names)):
+                message += f" ({key[0]}: did you mean {_closest(key[0], names)!r}?)"
     else:
         message = f"{path}: {first.get('msg', 'invalid value')}"
         if field in FIELD_HINTS:

@@ -78,6 +78,9 @@ ENCODED_ARRAY: dict[str, Any] = {
     "shape": [2, 2],
     "data": "AACAPwAAAEAAAEBAAACAQA==",  # [[1, 2], [3, 4]]
 }
+# The same four values as each array field takes them.
+ENCODED_ARRAY_4D: dict[str, Any] = {**ENCODED_ARRAY, "shape": [1, 2, 2, 1]}
+ENCODED_ARRAY_1D: dict[str, Any] = {**ENCODED_ARRAY, "shape": [4]}
 
 # The teaching view's numbers: 5x5x3 input, 3x3 kernels, 4 outputs: 108 vs 27 + 12 = 39.
 COSTS: dict[str, Any] = {

@@ -14,12 +14,17 @@ from app.api.arrays import output_value, source
 from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error
 from app.api.responses import json_response
-from app.api.schemas import FactorizeRequest
+from app.api.schemas import (
+    FACTORIZE_MODELS,
+    FactorizeApproximationRequest,
+    FactorizePairRequest,
+    FactorizeRequest,
+)
 from app.settings import Settings
 
 router = APIRouter(tags=["factorize"])
 
-_BODY = json_body("FactorizeRequest", FactorizeRequest)
+_BODY = json_body("FactorizeRequest", FactorizeRequest, FACTORIZE_MODELS)
 _KNOWN_FIELDS = ("depthwise_filter", "pointwise_filter", "filters", "channel_multiplier")
 
 
@@ -51,7 +56,7 @@ def _errors_by_multiplier(kernel: np.ndarray, field: str, what: str, dtype: str
     ]
 
 
-def _load(request: FactorizeRequest, names: tuple[str, ...], settings: Settings,
+def _load(request: Any, names: tuple[str, ...], settings: Settings,
           check: Callable[[dict[str, tuple[int, ...]]], None]) -> list[Any]:
     """The arrays ``names``, loaded once their own limits and ``check`` (of what the
     engine will allocate from their shapes) have passed."""
@@ -73,21 +78,11 @@ def _check_pair(shapes: dict[str, tuple[int, ...]], settings: Settings) -> None:
     limits.check_equivalent_kernel(depthwise, pointwise, settings)
 
 
-def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str, Any]:
-    pair = request.depthwise_filter is not None or request.pointwise_filter is not None
-    if pair and request.filters is not None:
-        raise ApiError(
-            422, "invalid_configuration",
-            "Give either depthwise_filter and pointwise_filter (for their equivalent kernel) "
-            "or filters (for its separable approximation), not both", "filters",
-        )
+def factorize_payload(request: FactorizePairRequest | FactorizeApproximationRequest,
+                      settings: Settings) -> dict[str, Any]:
     encoding = request.output_encoding
     try:
-        if pair:
-            for name in ("depthwise_filter", "pointwise_filter"):
-                if getattr(request, name) is None:
-                    raise ApiError(422, "missing_field",
-                                   f"{name} is required with the other filter of the pair", name)
+        if isinstance(request, FactorizePairRequest):
             depthwise, pointwise = _load(
                 request, ("depthwise_filter", "pointwise_filter"), settings,
                 check=lambda shapes: _check_pair(shapes, settings))
@@ -103,12 +98,6 @@ def factorize_payload(request: FactorizeRequest, settings: Settings) -> dict[str
                 "approximation": None,
                 "errors": errors,
             }
-        if request.filters is None:
-            raise ApiError(
-                422, "missing_field",
-                "filters is required (a standard kernel [kh, kw, C, O]), or give "
-                "depthwise_filter and pointwise_filter", "filters",
-            )
         (filters,) = _load(request, ("filters",), settings, check=lambda shapes: (
             limits.check_approximation(shapes["filters"], request.channel_multiplier, settings)))
         with np.errstate(all="ignore"):

@@ -7,7 +7,7 @@ by the engine, and the largest difference between them. The page only draws them
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends
@@ -24,8 +24,20 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/lessons", tags=["lessons"])
 
-_GROUPS_BODY = json_body("LessonGroupsRequest", TfConv2dRequest)
-_SHARED_BODY = json_body("LessonSharedKernelRequest", TfDepthwiseConv2dRequest)
+class LessonGroupsRequest(TfConv2dRequest):
+    """A ``tf.nn.conv2d`` request in NHWC (the lessons draw NHWC)."""
+
+    data_format: Literal["NHWC"] = "NHWC"
+
+
+class LessonSharedKernelRequest(TfDepthwiseConv2dRequest):
+    """A ``tf.nn.depthwise_conv2d`` request in NHWC, channel_multiplier 1."""
+
+    data_format: Literal["NHWC"] | None = None
+
+
+_GROUPS_BODY = json_body("LessonGroupsRequest", LessonGroupsRequest)
+_SHARED_BODY = json_body("LessonSharedKernelRequest", LessonSharedKernelRequest)
 
 
 def _explicit(plan: engine.ConvPlan) -> list[list[int]]:

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    WithJsonSchema,
+)
 
 from app.api import examples
 
@@ -24,23 +33,73 @@ MAX_STEP = 100_000
 MAX_SIZE = 1_000_000
 
 
+def _integral(value: Any) -> Any:
+    """``1.0`` -> ``1``: JSON Schema's integer is any number with a zero fraction."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def integer(**bounds: int) -> Any:
+    """An integer as JSON Schema means it: 3 or 3.0, never "3", true or 3.5; ``bounds``
+    are ``Field``'s ``ge``/``le``. Use it for every integer field, so the published
+    schema and the server agree."""
+    return Annotated[int, Strict(), Field(**bounds), BeforeValidator(_integral)]
+
+
+Integer = integer()
+
+
 def nested_list_schema(ndim: int) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "number"}
     for _ in range(ndim):
-        schema = {"type": "array", "items": schema}
+        schema = {"type": "array", "minItems": 1, "items": schema}
     return schema
 
 
 class EncodedArray(BaseModel):
     """An array as base64 of its little-endian bytes, row-major (C order)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [examples.ENCODED_ARRAY]},
-    )
+    model_config = ConfigDict(extra="forbid")
     dtype: Literal["float32", "float64"] = Field(description="Element type of ``data``.")
-    shape: list[Annotated[int, Strict(), Field(ge=0)]] = Field(description="Array shape.")
-    data: str = Field(description="Standard padded base64 of the little-endian bytes.")
+    shape: list[integer(ge=1)] = Field(description="Array shape.")
+    data: str = Field(
+        description="Standard padded base64 of the little-endian bytes: 4*ceil(size*itemsize/3) "
+        "characters for the shape's size.",
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+    )
+
+
+ArraySize = integer(ge=1)
+
+
+class EncodedArray4D(EncodedArray):
+    """A 4-D array as base64 of its little-endian bytes, row-major (C order)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [examples.ENCODED_ARRAY_4D]})
+    shape: list[ArraySize] = Field(min_length=4, max_length=4, description="4 sizes.")
+
+
+class EncodedArray3or4D(EncodedArray):
+    """A 3-D or 4-D array as base64 of its little-endian bytes, row-major (C order)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [examples.ENCODED_ARRAY_4D]})
+    shape: list[ArraySize] = Field(min_length=3, max_length=4, description="3 or 4 sizes.")
+
+
+class EncodedArray1D(EncodedArray):
+    """A 1-D array as base64 of its little-endian bytes."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [examples.ENCODED_ARRAY_1D]})
+    shape: list[ArraySize] = Field(min_length=1, max_length=1, description="1 size.")
+
+
+ENCODED_BY_RANK: dict[tuple[int, ...], type[EncodedArray]] = {
+    (4,): EncodedArray4D, (4, 3): EncodedArray3or4D, (1,): EncodedArray1D,
+}
 
 
 def _array_tag(value: Any) -> str | None:
@@ -60,7 +119,7 @@ def _array_type(ndim: int | tuple[int, ...], description: str) -> Any:
     )
     return Annotated[
         Annotated[list[Any], Tag("nested"), WithJsonSchema(nested)]
-        | Annotated[EncodedArray, Tag("base64")],
+        | Annotated[ENCODED_BY_RANK[dims], Tag("base64")],
         Discriminator(
             _array_tag,
             custom_error_type="invalid_array",
@@ -76,8 +135,8 @@ Array4D = _array_type(4, "A 4-D array: nested lists, or {dtype, shape, data}.")
 Array1D = _array_type(1, "A 1-D array: a list, or {dtype, shape, data}.")
 Array3or4D = _array_type((4, 3), "A 4-D (or unbatched 3-D) array.")
 
-StrictPositive = Annotated[int, Strict(), Field(ge=1, le=MAX_STEP)]
-StrictNonNegative = Annotated[int, Strict(), Field(ge=0, le=MAX_STEP)]
+StrictPositive = integer(ge=1, le=MAX_STEP)
+StrictNonNegative = integer(ge=0, le=MAX_STEP)
 
 # TF strides/dilations: an int, or 1, 2 or 4 ints (4 in data_format order).
 TfSteps = StrictPositive | Annotated[list[StrictPositive], Field(min_length=1, max_length=4)]
@@ -207,7 +266,7 @@ class OpResponse(BaseModel):
 
 # ------------------------------------------------------------------ costs
 
-Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+Size = integer(ge=1, le=MAX_SIZE)
 SizePair = Size | Annotated[list[Size], Field(min_length=1, max_length=2)]
 SweepParameter = Literal[
     "in_channels", "out_channels", "kernel_hw", "channel_multiplier", "input_hw"
@@ -246,22 +305,62 @@ class CostsRequest(BaseModel):
 
 # -------------------------------------------------------------- factorize
 
-class FactorizeRequest(BaseModel):
-    """Either a separable pair (-> its equivalent kernel) or a standard kernel
-    (-> its best separable approximation)."""
+class FactorizePairRequest(BaseModel):
+    """A separable pair: its equivalent standard kernel."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [examples.FACTORIZE_APPROXIMATE, examples.FACTORIZE_PAIR]},
-    )
-    depthwise_filter: Array4D | None = Field(None, description="[kh, kw, C, M].")
-    pointwise_filter: Array4D | None = Field(None, description="[1, 1, C*M, O].")
-    filters: Array4D | None = Field(None, description="A standard kernel [kh, kw, C, O].")
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [examples.FACTORIZE_PAIR]})
+    depthwise_filter: Array4D = Field(description="[kh, kw, C, M].")
+    pointwise_filter: Array4D = Field(description="[1, 1, C*M, O].")
+    dtype: FloatType = "float64"
+    output_encoding: Literal["list", "base64"] = "list"
+
+
+class FactorizeApproximationRequest(BaseModel):
+    """A standard kernel: its best separable approximation."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [examples.FACTORIZE_APPROXIMATE]})
+    filters: Array4D = Field(description="A standard kernel [kh, kw, C, O].")
     channel_multiplier: StrictPositive = Field(
         1, description="M of the returned approximation of `filters`."
     )
     dtype: FloatType = "float64"
     output_encoding: Literal["list", "base64"] = "list"
+
+
+FACTORIZE_MODELS: dict[str, type[BaseModel]] = {
+    "pair": FactorizePairRequest, "approximation": FactorizeApproximationRequest,
+}
+
+
+def _factorize_mode(value: Any) -> str | None:
+    """``pair`` when a filter of the pair is given, ``approximation`` otherwise; None
+    (refused) when both questions are asked at once."""
+    if isinstance(value, BaseModel):
+        return "pair" if isinstance(value, FactorizePairRequest) else "approximation"
+    if not isinstance(value, dict):
+        return "approximation"  # refused as not an object by that model
+    pair = "depthwise_filter" in value or "pointwise_filter" in value
+    if pair and "filters" in value:
+        return None
+    return "pair" if pair else "approximation"
+
+
+FactorizeRequest = Annotated[
+    Annotated[FactorizePairRequest, Tag("pair")]
+    | Annotated[FactorizeApproximationRequest, Tag("approximation")],
+    Discriminator(
+        _factorize_mode,
+        custom_error_type="invalid_configuration",
+        custom_error_message=(
+            "Give either depthwise_filter and pointwise_filter (for their equivalent kernel) "
+            "or filters (for its separable approximation), not both"
+        ),
+    ),
+    Field(description="Either a separable pair (-> its equivalent kernel) or a standard "
+          "kernel (-> its best separable approximation), never both."),
+]
 
 
 # ------------------------------------------------------- op-tagged bodies
@@ -288,7 +387,7 @@ class TraceOptions(BaseModel):
         description="binary: float arrays as {dtype, shape, data} base64 (float32 when "
         "precision <= 7, else float64); json: nested lists of numbers rounded to `precision`.",
     )
-    precision: Annotated[int, Strict(), Field(ge=1, le=17)] = Field(
+    precision: integer(ge=1, le=17) = Field(
         6, description="Significant digits of every float sent."
     )
     detail: Literal["compact", "full"] = Field(
@@ -296,10 +395,10 @@ class TraceOptions(BaseModel):
         description="compact: only values the page cannot look up (products, sums); "
         "full: every per-step field of the engine's trace.",
     )
-    chunk_size: Annotated[int, Strict(), Field(ge=1, le=4096)] = Field(
+    chunk_size: integer(ge=1, le=4096) = Field(
         512, description="Steps per chunk event (lowered for very wide steps)."
     )
-    batch_index: Annotated[int, Strict(), Field(ge=0, le=MAX_STEP)] = Field(
+    batch_index: integer(ge=0, le=MAX_STEP) = Field(
         0, description="Which element of the input batch is traced."
     )
 

@@ -84,7 +84,7 @@ def open_trace(body: JsonBody, settings: Settings) -> TraceStream:
     limits.check_frames(engine.trace_step_count(plan), settings)
     if request.batch_index >= plan.batch:
         raise ApiError(
-            422, "invalid_value",
+            422, "invalid_configuration",
             f"batch_index must be in 0..{plan.batch - 1} for an input batch of {plan.batch}, "
             f"got {request.batch_index}",
             "batch_index",
@@ -254,6 +254,7 @@ async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
         )["error"])
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
+
 
 
 class KeptTraces:

@@ -166,7 +166,7 @@ def test_the_stream_stops_with_an_error_event_past_max_stream_seconds(client,
 
 def test_trace_request_errors(client) -> None:
     assert_error(client.post(TRACE, json={**examples.TRACE, "batch_index": 1}), 422,
-                 "invalid_value", "batch_index")
+                 "invalid_configuration", "batch_index")
     assert_error(client.post(TRACE, json={**examples.TRACE, "op": "pool"}), 422,
                  "invalid_value", "op")
     assert_error(client.post(TRACE, json={**examples.TRACE, "precision": 0}), 422,
