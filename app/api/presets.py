@@ -93,7 +93,8 @@ def presets_answer(seed: int) -> Answer:
     summary="A built-in photo, made in code, as a PNG",
     response_class=Response,
     responses={
-        200: {"content": {"image/png": {}}, "description": "The photo, 96x96 RGB"},
+        200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+              "description": "The photo, 96x96 RGB"},
         404: {"model": ErrorEnvelope, "description": "No built-in photo of that name"},
     },
 )

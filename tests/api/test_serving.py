@@ -48,7 +48,8 @@ def test_every_api_operation_is_documented_with_an_example_and_the_envelope(clie
         if method == "post" and "multipart/form-data" in operation["requestBody"]["content"]:
             # Upload routes (the models API): a form whose fields are all described.
             form = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
-            assert form["required"] and all(
+            # Some forms take one of several files (lab/datasets: an npz or the four IDX files).
+            assert isinstance(form.get("required", []), list) and all(
                 field.get("description") or field.get("enum")
                 for field in form["properties"].values()), path
             assert "ErrorEnvelope" in json.dumps(operation["responses"]["422"]), path
@@ -56,6 +57,10 @@ def test_every_api_operation_is_documented_with_an_example_and_the_envelope(clie
             content = operation["requestBody"]["content"]["application/json"]
             assert content["examples"] and "$ref" in content["schema"], path
             assert "ErrorEnvelope" in json.dumps(operation["responses"]["422"]), path
+        elif "image/png" in operation["responses"]["200"].get("content", {}):
+            # A picture: its bytes are the example (tests/api/test_live.py fetches it).
+            png = operation["responses"]["200"]["content"]["image/png"]
+            assert png["schema"] == {"type": "string", "format": "binary"}, path
         else:
             assert "example" in json.dumps(operation["responses"]["200"]), path
     seed = schema["paths"]["/api/v1/tf/depthwise_conv2d"]["post"]["requestBody"]
