@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.blas import limit_blas_threads
 from app.memory import TrimWhenIdle, limit_arenas
+from app.server import HeadAsGet
 from app.settings import STATIC_DIR, Settings
 
 # Before anything imports NumPy (the API does, inside create_app).
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     include_api(application)
     application.add_middleware(TrimWhenIdle)
+    application.add_middleware(HeadAsGet)
     application.include_router(pages.router)
     application.include_router(docs.router)
     protect(application, settings)

@@ -23,10 +23,12 @@ import re
 from collections.abc import Iterable
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import envelope
 from app.settings import Settings
 
 # plotly.js styles its charts with one <style id="plotly.js-style-global"> element that it
@@ -151,13 +153,33 @@ class SecurityHeaders:
         await self.app(scope, receive, hold)
 
 
+class _EnvelopeCors(CORSMiddleware):
+    """Starlette's CORS, whose preflight refusals answer in the error envelope."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        reason = bytes(response.body).decode("utf-8", "replace")
+        refused = JSONResponse(
+            envelope(response.status_code, "cors_refused",
+                     f"{reason}: this server lets only CONVLENS_ALLOWED_ORIGINS call the API "
+                     "from a browser, with GET or POST and Content-Type"),
+            status_code=response.status_code,
+        )
+        for name in ("vary", "access-control-allow-origin"):
+            if name in response.headers:
+                refused.headers[name] = response.headers[name]
+        return refused
+
+
 class ApiCors:
     """Starlette's ``CORSMiddleware`` for ``/api/`` paths only; never with credentials."""
 
     def __init__(self, app: ASGIApp, allowed_origins: Iterable[str], prefix: str = "/api/") -> None:
         self.app = app
         self.prefix = prefix
-        self.cors = CORSMiddleware(
+        self.cors = _EnvelopeCors(
             app,
             allow_origins=list(allowed_origins),
             allow_methods=["GET", "POST"],

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.errors import envelope
@@ -103,3 +104,20 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "http": LimitedHttpToolsProtocol,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
     }
+
+
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` is answered as ``GET`` (uvicorn sends the headers only).
+
+    Load balancers and uptime checkers probe with ``HEAD /`` and ``HEAD /api/v1/health``;
+    FastAPI's routes take only the methods they name. The route sees a copy of the scope
+    saying ``GET``; the server keeps its own, which says ``HEAD``, and drops the body.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)

@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "diverged": "a training run's loss stopped being finite (stream event)",
     "time_limit": "a training run took longer than lab_max_seconds (stream event)",
     "cancelled": "a training run was stopped: every watcher left (stream event)",
+    "cors_refused": "a CORS preflight from an origin, method or header not allowed (400)",
     "not_found": "no such route (404)",
     "method_not_allowed": "the route exists but not with this method (405)",
     "http_error": "any other HTTP-level refusal",
