@@ -248,5 +248,14 @@ def test_a_built_in_photo_comes_with_image_kernels(demo: Demo, op: str) -> None:
     sky = cell_color(demo, 2, 1, 2)
     assert wall[0] > 110 and wall[1] < 30, wall
     assert sky[2] > 150 and sky[0] < 30, sky
+    # The focus view (when the grids are too small for numbers) shows the window in them too.
+    focus = demo.page.locator(".focus-window canvas").first
+    if focus.count() and focus.is_visible():
+        r, g, b = demo.page.evaluate(
+            """() => { const c = document.querySelector('.focus-window canvas');
+              const cell = c.width / Number(c.dataset.cols);
+              return Array.from(c.getContext('2d').getImageData(
+                Math.floor(2.25 * cell), Math.floor(2.25 * cell), 1, 1).data.slice(0, 3)); }""")
+        assert r > 60 and g < 40 and b < 40, (r, g, b)  # channel R of the sky, in reds
     demo.screenshot(f"photo-house-{op}-1920")
     demo.assert_clean()

@@ -298,6 +298,7 @@ export class DepthwiseView {
         labels: [[`${t("arith.window")} · ${t("stage.in_channel", { q })}`, t("stage.kernel", { q, r })]],
         // A separable convolution's depthwise maps are z, as in its formula.
         sumLabel: `${this.store.header.kernels.pointwise_filter ? "z" : "out"}[${i}, ${j}, ${o}]`, sum: frame.scalar("sum"), scales,
+        palettes: this.handlers.inputPalette && this.handlers.inputPalette(q) ? [this.handlers.inputPalette(q)] : null,
       });
     }
   }

@@ -98,9 +98,9 @@ export class FocusView {
    * Paint the step: window values (C', kh, kw) with their padding mask, weights of the
    * same shape, labels for each channel, and the sum with its name.
    */
-  render({ window, weights, mask, labels, sumLabel, sum, scales }) {
+  render({ window, weights, mask, labels, sumLabel, sum, scales, palettes = null }) {
     const taps = this.kh * this.kw;
-    const key = `${window.join(",")}|${weights.join(",")}|${labels.join("|")}|${scales.maps}|${scales.weights}`;
+    const key = `${window.join(",")}|${weights.join(",")}|${labels.join("|")}|${scales.maps}|${scales.weights}|${palettes ? "photo" : ""}`;
     if (key === this.lastKey) return;
     this.lastKey = key;
     for (let c = 0; c < this.channels; c++) {
@@ -108,6 +108,7 @@ export class FocusView {
       const [windowLabel, kernelLabel] = labels[c] || ["", ""];
       this.windows[c].setLabel(windowLabel);
       this.kernels[c].setLabel(kernelLabel);
+      this.windows[c].palette = palettes ? palettes[c] : null; // a photo's window in its own colours
       this.windows[c].draw((i, j) => {
         const n = i * this.kw + j;
         return mask[n] ? undefined : window[offset + n];

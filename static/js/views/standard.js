@@ -221,6 +221,8 @@ export class StandardView {
       this.focus.render({
         window: frame.array("window").data, weights: frame.array("weights").data, mask, labels,
         sumLabel: `out[${frame.scalar("i")}, ${frame.scalar("j")}, ${o}]`, sum: frame.scalar("output"), scales,
+        palettes: this.handlers.inputPalette && this.handlers.inputPalette(g * this.groupIn)
+          ? Array.from({ length: this.groupIn }, (_, c) => this.handlers.inputPalette(g * this.groupIn + c)) : null,
       });
     }
   }
