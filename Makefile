@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[models]' || echo "onnx/onnxruntime are not installable here: the models tests will be skipped"
 	@# Kept answers through Redis: the client, and Debian's redis-server (each test starts its own).
 	$(BIN)/pip install -q -e '.[redis]' || echo "the redis client is not installable here: the Redis tests will be skipped"
-	@command -v redis-server >/dev/null || apt-get install -y -q redis-server >/dev/null 2>&1 || echo "redis-server is not installable here: the Redis tests will be skipped"
+	@scripts/install-debian.sh redis-server >/dev/null 2>&1 || echo "redis-server is not installable here: the Redis tests will be skipped"
 	@# The notebook widget's extra, and JupyterLab for its test in a real notebook.
 	$(BIN)/pip install -q -e '.[notebook]' jupyterlab || echo "anywidget/jupyterlab are not installable here: the notebook widget's tests will be skipped"
 	@# PyTorch is a test-only reference, installed from the machine's local wheel.
