@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             # Open streams get this long after SIGTERM, then they are cancelled.
             timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
             timeout_keep_alive=settings.keep_alive_seconds,
-            **server_options(settings),
+            **server_options(settings, arguments.log_level),
         )
 
 

@@ -15,6 +15,7 @@ computing. Requests without a body have no body deadline.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 
@@ -30,6 +31,28 @@ logger = logging.getLogger("convlens.deadlines")
 
 # Of max_stream_seconds: a stream that ends itself in time is never cut.
 RESPONSE_DEADLINE_FACTOR = 2.0
+# Set in the request's task when its answer was cut off (see ``QuietCutOffs``).
+CUT_OFF: contextvars.ContextVar[bool] = contextvars.ContextVar("cut_off", default=False)
+UNFINISHED = "ASGI callable returned without completing response"
+
+
+class QuietCutOffs(logging.Filter):
+    """uvicorn logs ERROR when an answer ends unfinished; after a cut-off that is the
+    intent, so the record becomes INFO (the cut-off's own line already says why)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if CUT_OFF.get() and record.levelno >= logging.ERROR and str(record.msg).startswith(
+                UNFINISHED):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+def quiet_cut_offs() -> None:
+    """Install ``QuietCutOffs`` on uvicorn's error logger (once)."""
+    target = logging.getLogger("uvicorn.error")
+    if not any(isinstance(existing, QuietCutOffs) for existing in target.filters):
+        target.addFilter(QuietCutOffs())
 
 
 def has_body(scope: Scope) -> bool:
@@ -42,6 +65,7 @@ class Deadlines:
     """Pure ASGI middleware enforcing the body and response deadlines of ``settings``."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        quiet_cut_offs()
         self.app = app
         self.body_seconds = settings.body_timeout_seconds
         self.response_seconds = settings.max_stream_seconds * RESPONSE_DEADLINE_FACTOR
@@ -90,7 +114,10 @@ class Deadlines:
             )
             await response(scope, receive, send)
         else:
-            logger.warning(
+            # The client's doing, not the server's: one line, and uvicorn's error about the
+            # unfinished answer (it closes the connection) said at the same level.
+            CUT_OFF.set(True)
+            logger.info(
                 "cut off %s %s: the client took more than %g s to read the answer",
                 scope.get("method"), scope.get("path"), self.response_seconds,
             )

@@ -43,7 +43,7 @@ def running_server(app: object) -> Iterator[LiveServer]:
     settings = getattr(getattr(app, "state", None), "settings", None) or Settings()
     config = uvicorn.Config(
         app, log_level="warning", lifespan="off", ws="none", timeout_graceful_shutdown=5,
-        **server_options(settings),
+        **server_options(settings, "warning"),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

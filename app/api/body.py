@@ -11,17 +11,20 @@ through ``body_docs``.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.requests import ClientDisconnect
 
 from app.api.errors import ApiError, from_validation_errors
 from app.settings import Settings
 
 T = TypeVar("T")
+logger = logging.getLogger("convlens.api")
 
 # Schemas the OpenAPI document must list under components/schemas (bodies parsed
 # here, and the trace's event schema), by component name.
@@ -51,11 +54,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(int(declared), limit)
     received: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        received.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            received.append(chunk)
+    except ClientDisconnect:
+        logger.info("client left while sending its body: %s %s (%d bytes received)",
+                    request.method, request.url.path, size)
+        raise
     return b"".join(received)
 
 

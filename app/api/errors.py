@@ -20,9 +20,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 logger = logging.getLogger("convlens.api")
 
@@ -355,8 +356,14 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     ))
 
 
+async def _client_gone(request: Request, error: Exception) -> Response:
+    """The client left mid-request (``read_body`` logged it): nobody to answer, no error."""
+    return Response(status_code=400)
+
+
 def register_error_handlers(application: FastAPI) -> None:
     """Every refusal of ``application`` answers in the envelope."""
+    application.add_exception_handler(ClientDisconnect, _client_gone)
     application.add_exception_handler(ApiError, _api_error)
     application.add_exception_handler(RequestValidationError, _request_validation)
     application.add_exception_handler(StarletteHTTPException, _http_exception)
