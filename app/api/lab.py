@@ -67,7 +67,11 @@ class LabTrainRequest(BaseModel):
         0, description="Initialisation and batch order; the same seed gives the same numbers.")
     depthwise_fan_in: Literal["kh_kw", "kh_kw_c"] = Field(
         "kh_kw", description="Fan-in of the depthwise initialisation: k*k (right) or k*k*C "
-        "(the classic bug).")
+        "(the classic bug; with second_layer 'separable' its C is the first layer's outputs).")
+    second_layer: Literal["none", "separable"] = Field(
+        "none", description="'separable': a depthwise-separable layer (depthwise 3x3 x1, "
+        "pointwise, + bias, ReLU) over the first layer's outputs before the pool, where the "
+        "depthwise fan-in k*k*C differs from k*k.")
     train_size: Annotated[StrictInt, Field(ge=10, le=10_000_000)] | None = Field(
         None, description="Train on the first n training images (null: all of them).")
     upload: Annotated[str, Field(pattern="^[0-9a-f]{32}$")] | None = Field(
@@ -248,6 +252,10 @@ async def lines(events: AsyncIterator[tuple[dict, bool]], key: str) -> AsyncIter
         "separable_m1_pointwise_fixed_at_ones": {
             "first_layer": "separable_fixed_pointwise", "channel_multiplier": 1, "seed": 0,
         },
+        "wrong_depthwise_fan_in": {
+            "second_layer": "separable", "depthwise_fan_in": "kh_kw_c", "optimizer": "sgd",
+            "learning_rate": 0.05, "seed": 0,
+        },
     }),
 )
 async def train(
@@ -258,7 +266,8 @@ async def train(
 ) -> StreamingResponse:
     """``dataset``, ``first_layer``, ``channel_multiplier``, ``filters``, ``kernel_size``,
     ``optimizer``, ``learning_rate``, ``momentum``, ``batch_size``, ``epochs``, ``seed``,
-    ``depthwise_fan_in``, ``train_size``: see the schema for each default."""
+    ``depthwise_fan_in``, ``second_layer``, ``train_size``: see the schema for each
+    default."""
     config, dataset = await run_in_threadpool(
         prepare, body, settings, uploads_of(request.app.state, settings)
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from app.lab.network import DEPTHWISE_FAN_INS, FIRST_LAYERS
+from app.lab.network import DEPTHWISE_FAN_INS, FIRST_LAYERS, SECOND_LAYERS
 from app.lab.optimizers import OPTIMIZERS
 
 DATASETS = ("digits", "mnist")
@@ -17,8 +17,9 @@ DATASETS = ("digits", "mnist")
 
 @dataclass(frozen=True)
 class LabConfig:
-    """One training run. Defaults: digits, a standard 3x3 first layer with 8 filters, Adam at
-    learning rate 0.01, batch 32, 8 epochs, seed 0, every training image."""
+    """One training run. Defaults: digits, a standard 3x3 first layer with 8 filters, no
+    second layer, Adam at learning rate 0.01, batch 32, 8 epochs, seed 0, every training
+    image; the depthwise fan-in k*k."""
 
     dataset: str = "digits"
     first_layer: str = "standard"
@@ -32,6 +33,7 @@ class LabConfig:
     epochs: int = 8
     seed: int = 0
     depthwise_fan_in: str = "kh_kw"
+    second_layer: str = "none"  # "separable": a depthwise-separable layer over the F channels
     train_size: int | None = None  # None: the whole training set
     upload: str | None = None  # an uploaded MNIST's id (POST /api/v1/lab/datasets), or None
 
@@ -76,7 +78,7 @@ def check(config: LabConfig, limits: LabLimits) -> None:
     """Every field against its rule and the server's limits, before any array exists."""
     for name, allowed in (
         ("dataset", DATASETS), ("first_layer", FIRST_LAYERS), ("optimizer", OPTIMIZERS),
-        ("depthwise_fan_in", DEPTHWISE_FAN_INS),
+        ("depthwise_fan_in", DEPTHWISE_FAN_INS), ("second_layer", SECOND_LAYERS),
     ):
         if getattr(config, name) not in allowed:
             raise ValueError(

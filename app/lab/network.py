@@ -2,7 +2,10 @@
 
     input (N, H, W, C)                               C = 1 for digits and MNIST
     -> first layer, 3x3 (kernel_size), stride 1, SAME, + bias     (N, H, W, F)
-    -> ReLU -> 2x2 max-pool, stride 2                (N, H/2, W/2, F)
+    -> ReLU
+    [-> second layer (``second_layer="separable"``): depthwise k x k over the C2 = F
+        channels, then pointwise 1x1 (C2 -> C2) + bias -> ReLU      (N, H, W, F)]
+    -> 2x2 max-pool, stride 2                        (N, H/2, W/2, F)
     -> flatten -> dense (H/2 * W/2 * F -> 10) + bias -> softmax, mean cross-entropy
 
 The first layer is one of (``filters`` = F, ``channel_multiplier`` = M):
@@ -21,6 +24,10 @@ Initialisation (stated per layer, drawn from one seeded generator in this order)
   first, so LeCun normal ``sqrt(1 / (k*k))``. ``depthwise_fan_in="kh_kw_c"`` uses k*k*C
   instead, the classic bug (a kernel C times too small in variance);
 - pointwise kernel: He normal, fan_in = C*M; all ones when fixed;
+- second layer (optional): its depthwise kernel (k, k, C2, 1) LeCun normal with fan_in
+  = k*k, or k*k*C2 with ``"kh_kw_c"`` -- there C2 = F (8 by default), so the bug makes the
+  kernel sqrt(C2) times too small (on the 1-channel digits the first layer's C is 1 and the
+  two fan-ins coincide); its pointwise (1, 1, C2, C2) He normal, fan_in = C2; bias zeros;
 - dense kernel: Glorot uniform, limit ``sqrt(6 / (fan_in + fan_out))`` (Keras' default);
 - every bias: zeros.
 """
@@ -37,11 +44,13 @@ from app.engine import (
     conv_costs,
     depthwise_conv2d,
     depthwise_conv2d_backprop_filter,
+    depthwise_conv2d_backprop_input,
     equivalent_kernel,
 )
 
 FIRST_LAYERS = ("standard", "separable", "depthwise", "separable_fixed_pointwise")
 DEPTHWISE_FAN_INS = ("kh_kw", "kh_kw_c")
+SECOND_LAYERS = ("none", "separable")
 CLASSES = 10
 
 
@@ -54,6 +63,7 @@ class Architecture:
     kernel_size: int
     filters: int
     channel_multiplier: int
+    second_layer: str = "none"
 
     @property
     def first_layer_outputs(self) -> int:
@@ -80,6 +90,11 @@ class Architecture:
             if self.first_layer != "depthwise":
                 shapes["pointwise_kernel"] = (1, 1, channels * multiplier, self.filters)
         shapes["bias"] = (self.first_layer_outputs,)
+        if self.second_layer == "separable":
+            c2 = self.first_layer_outputs
+            shapes["depthwise_kernel_2"] = (k, k, c2, 1)
+            shapes["pointwise_kernel_2"] = (1, 1, c2, c2)
+            shapes["bias_2"] = (c2,)
         shapes["dense_kernel"] = (self.dense_inputs, CLASSES)
         shapes["dense_bias"] = (CLASSES,)
         return shapes
@@ -106,13 +121,18 @@ class Architecture:
         if self.first_layer == "separable_fixed_pointwise":
             trainable_first -= layer.pointwise.weights
         dense_params = self.dense_inputs * CLASSES + CLASSES
+        second_params = second_macs = 0
+        if self.second_layer == "separable":
+            c2 = self.first_layer_outputs
+            second = conv_costs((height, width), c2, c2, (k, k), 1).separable
+            second_params, second_macs = second.weights + second.biases, second.macs
         return {
             "first_layer_params": first_params,
             "first_layer_trainable_params": trainable_first,
             "first_layer_macs": cost.macs,
-            "params": first_params + dense_params,
-            "trainable_params": trainable_first + dense_params,
-            "macs": cost.macs + self.dense_inputs * CLASSES,
+            "params": first_params + second_params + dense_params,
+            "trainable_params": trainable_first + second_params + dense_params,
+            "macs": cost.macs + second_macs + self.dense_inputs * CLASSES,
         }
 
     def describe(self) -> list[str]:
@@ -132,9 +152,17 @@ class Architecture:
             "depthwise": f"depthwise {k}x{k} x{self.channel_multiplier}, {outputs} channels",
         }[self.first_layer]
         ph, pw = self.pooled_hw
+        second = []
+        if self.second_layer == "separable":
+            second = [
+                "ReLU",
+                f"depthwise {k}x{k} x1 then pointwise 1x1 {outputs} -> {outputs}, stride 1, "
+                f"SAME, + bias -> {height}x{width}x{outputs}",
+            ]
         return [
             f"input {height}x{width}x{channels}",
             f"{first}, stride 1, SAME, + bias -> {height}x{width}x{outputs}",
+            *second,
             f"ReLU -> 2x2 max-pool, stride 2 -> {ph}x{pw}x{outputs}",
             f"dense {self.dense_inputs} -> {CLASSES} + bias -> softmax (cross-entropy)",
         ]
@@ -164,6 +192,16 @@ def initialise(
                 f"depthwise_kernel {list(shape)}: {'He' if relu_next else 'LeCun'} normal, "
                 f"fan_in = {rule} = {fan_in}"
             )
+        elif name == "depthwise_kernel_2":
+            c2 = shape[2]
+            fan_in = k * k * (c2 if depthwise_fan_in == "kh_kw_c" else 1)
+            params[name] = rng.normal(0.0, np.sqrt(1.0 / fan_in), shape)
+            rule = "k*k*C (the classic bug)" if depthwise_fan_in == "kh_kw_c" else "k*k"
+            notes.append(f"{name} {list(shape)}: LeCun normal, fan_in = {rule} = {fan_in}")
+        elif name == "pointwise_kernel_2":
+            fan_in = shape[2]
+            params[name] = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+            notes.append(f"{name} {list(shape)}: He normal, fan_in = C = {fan_in}")
         elif name == "pointwise_kernel":
             if architecture.first_layer == "separable_fixed_pointwise":
                 params[name] = np.ones(shape)
@@ -240,17 +278,39 @@ class Forward:
     argmax: np.ndarray
     flat: np.ndarray
     probabilities: np.ndarray
+    # The second layer's (when there is one): its input, depthwise output, pre-activation.
+    second_input: np.ndarray | None = None
+    second_depthwise: np.ndarray | None = None
+    second_pre_activation: np.ndarray | None = None
+
+
+def _second_layer(params: dict[str, np.ndarray], a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a : (N, H, W, C2), the first layer after ReLU. Returns (pre-activation (N, H, W, C2),
+    depthwise output (N, H, W, C2))."""
+    depthwise = depthwise_conv2d(a, params["depthwise_kernel_2"], 1, "SAME")
+    n, h, w, depth = depthwise.shape
+    out = (depthwise.reshape(n * h * w, depth) @ params["pointwise_kernel_2"][0, 0])
+    return out.reshape(n, h, w, -1) + params["bias_2"], depthwise
 
 
 def forward(first_layer: str, params: dict[str, np.ndarray], x: np.ndarray) -> Forward:
-    """x : (N, H, W, C). The softmax probabilities (N, 10) and the intermediates."""
+    """x : (N, H, W, C). The softmax probabilities (N, 10) and the intermediates (with a
+    second layer when ``params`` holds ``depthwise_kernel_2``)."""
     pre, depthwise = _first_layer(first_layer, params, x)
-    pooled, argmax = max_pool(np.maximum(pre, 0))
+    activation = np.maximum(pre, 0)
+    second: tuple = (None, None, None)
+    if "depthwise_kernel_2" in params:
+        pre2, depthwise2 = _second_layer(params, activation)
+        second = (activation, depthwise2, pre2)
+        activation = np.maximum(pre2, 0)
+    pooled, argmax = max_pool(activation)
     flat = pooled.reshape(pooled.shape[0], -1)  # (N, H/2*W/2*F)
     logits = flat @ params["dense_kernel"] + params["dense_bias"]  # (N, 10)
     logits = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
-    return Forward(x, depthwise, pre, argmax, flat, exp / exp.sum(axis=1, keepdims=True))
+    return Forward(
+        x, depthwise, pre, argmax, flat, exp / exp.sum(axis=1, keepdims=True), *second
+    )
 
 
 def loss_and_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -263,8 +323,9 @@ def loss_and_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> tuple[fl
 def head_backward(
     params: dict[str, np.ndarray], cache: Forward, labels: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Softmax, dense, max-pool and ReLU backwards: the dense gradients, and dL/d(first
-    layer's pre-activation) (N, H, W, F), the ``out_backprop`` of the first layer."""
+    """Softmax, dense, max-pool, ReLU (and the second layer) backwards: the dense (and
+    second layer's) gradients, and dL/d(first layer's pre-activation) (N, H, W, F), the
+    ``out_backprop`` of the first layer."""
     n = len(labels)
     dlogits = cache.probabilities.copy()
     dlogits[np.arange(n), labels] -= 1
@@ -277,8 +338,23 @@ def head_backward(
     dpooled = (dlogits @ params["dense_kernel"].T).reshape(
         n, pre.shape[1] // 2, pre.shape[2] // 2, pre.shape[3]
     )
-    dpre = max_pool_backward(dpooled, cache.argmax, pre.shape[1:3]) * (pre > 0)  # (N, H, W, F)
-    return grads, dpre
+    if cache.second_pre_activation is None:
+        dpre = max_pool_backward(dpooled, cache.argmax, pre.shape[1:3]) * (pre > 0)
+        return grads, dpre  # (N, H, W, F)
+    pre2, depthwise2, a = cache.second_pre_activation, cache.second_depthwise, cache.second_input
+    assert depthwise2 is not None and a is not None
+    dpre2 = max_pool_backward(dpooled, cache.argmax, pre2.shape[1:3]) * (pre2 > 0)
+    _, h, w, depth = depthwise2.shape
+    dflat = dpre2.reshape(n * h * w, -1)
+    grads["bias_2"] = dflat.sum(axis=0)
+    grads["pointwise_kernel_2"] = (depthwise2.reshape(n * h * w, depth).T @ dflat)[None, None]
+    ddepthwise2 = (dflat @ params["pointwise_kernel_2"][0, 0].T).reshape(n, h, w, depth)
+    kernel2 = params["depthwise_kernel_2"]
+    grads["depthwise_kernel_2"] = depthwise_conv2d_backprop_filter(
+        a, kernel2.shape, ddepthwise2, 1, "SAME"
+    )
+    da = depthwise_conv2d_backprop_input(a.shape, kernel2, ddepthwise2, 1, "SAME")
+    return grads, da * (pre > 0)
 
 
 def backward(

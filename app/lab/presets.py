@@ -44,6 +44,19 @@ PRESETS: dict[str, list[dict]] = {
         {"label": "separable_m1_sgd", "first_layer": "separable", "optimizer": "sgd",
          "learning_rate": 0.05},
     ],
+    # The classic initialisation bug: a depthwise kernel's fan-in is k*k, not k*k*C. It needs
+    # C > 1, so these runs add a second separable layer over the first layer's 8 outputs.
+    "fan_in": [
+        {"label": "second_right", "first_layer": "standard", "second_layer": "separable",
+         "optimizer": "sgd", "learning_rate": 0.05},
+        {"label": "second_wrong", "first_layer": "standard", "second_layer": "separable",
+         "depthwise_fan_in": "kh_kw_c", "optimizer": "sgd", "learning_rate": 0.05},
+        {"label": "separable_second_right", "first_layer": "separable",
+         "second_layer": "separable", "optimizer": "sgd", "learning_rate": 0.05},
+        {"label": "separable_second_wrong", "first_layer": "separable",
+         "second_layer": "separable", "depthwise_fan_in": "kh_kw_c", "optimizer": "sgd",
+         "learning_rate": 0.05},
+    ],
 }
 
 _FIELDS = {spec.name for spec in fields(LabConfig)}

@@ -51,7 +51,7 @@ def filter_rank(filters: np.ndarray) -> int:
 def architecture_of(config: LabConfig, dataset: Dataset) -> network.Architecture:
     return network.Architecture(
         config.first_layer, dataset.image_shape, config.kernel_size, config.filters,
-        config.channel_multiplier,
+        config.channel_multiplier, config.second_layer,
     )
 
 

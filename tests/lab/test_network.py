@@ -12,6 +12,7 @@ ARCHITECTURES = [
     network.Architecture("separable", (6, 6, 1), 3, 3, 2),
     network.Architecture("separable_fixed_pointwise", (6, 6, 1), 3, 3, 1),
     network.Architecture("depthwise", (7, 6, 2), 3, 3, 2),  # odd height: the dropped row
+    network.Architecture("standard", (6, 6, 1), 3, 3, 1, "separable"),  # + a second layer
 ]
 
 
@@ -20,11 +21,15 @@ def mean_loss(architecture, params, x, labels) -> float:
     return network.loss_and_accuracy(probabilities, labels)[0]
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES, ids=lambda a: a.first_layer)
+@pytest.mark.parametrize(
+    "architecture", ARCHITECTURES, ids=lambda a: f"{a.first_layer}+{a.second_layer}"
+)
 def test_backward_matches_central_differences(architecture: network.Architecture) -> None:
     rng = np.random.default_rng(11)
     params, _ = network.initialise(architecture, rng, dtype=np.float64)
-    params["bias"] += rng.normal(0, 0.1, params["bias"].shape)  # nonzero: no ReLU kinks at 0
+    for name in ("bias", "bias_2"):  # nonzero: no ReLU kinks at 0
+        if name in params:
+            params[name] += rng.normal(0, 0.1, params[name].shape)
     x = rng.random((3, *architecture.input_shape))
     labels = np.array([1, 4, 7])
     cache = network.forward(architecture.first_layer, params, x)
@@ -88,3 +93,23 @@ def test_separable_with_one_multiplier_makes_scaled_copies_of_one_filter() -> No
     for k in range(5):
         np.testing.assert_allclose(filters[k], spatial * params["pointwise_kernel"][0, 0, 0, k])
     assert np.linalg.matrix_rank(filters.reshape(5, 9)) == 1
+
+
+def test_the_wrong_depthwise_fan_in_shrinks_the_second_layer_by_sqrt_c() -> None:
+    """With a second separable layer over C2 = 8 channels, k*k*C2 makes the depthwise
+    kernel sqrt(8) times smaller than k*k (same draws: the same seed); the rest is equal."""
+    architecture = network.Architecture("standard", (8, 8, 1), 3, 8, 1, "separable")
+    right, notes = network.initialise(architecture, np.random.default_rng(5), dtype=np.float64)
+    wrong, wrong_notes = network.initialise(
+        architecture, np.random.default_rng(5), "kh_kw_c", dtype=np.float64
+    )
+    assert right["depthwise_kernel_2"].shape == (3, 3, 8, 1)
+    np.testing.assert_allclose(right["depthwise_kernel_2"], wrong["depthwise_kernel_2"] * 8**0.5)
+    for name in set(right) - {"depthwise_kernel_2"}:
+        np.testing.assert_array_equal(right[name], wrong[name], err_msg=name)
+    assert "depthwise_kernel_2 [3, 3, 8, 1]: LeCun normal, fan_in = k*k = 9" in notes
+    assert ("depthwise_kernel_2 [3, 3, 8, 1]: LeCun normal, fan_in = k*k*C (the classic bug) "
+            "= 72") in wrong_notes
+    costs = architecture.costs()
+    assert costs["params"] == 80 + (9 * 8 + 8 * 8 + 8) + 4 * 4 * 8 * 10 + 10
+    assert costs["macs"] == 8 * 8 * 9 * 8 + 8 * 8 * (9 * 8 + 8 * 8) + 4 * 4 * 8 * 10

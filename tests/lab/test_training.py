@@ -125,3 +125,20 @@ def test_the_run_cache_is_bounded_by_runs_and_bytes() -> None:
         assert await cache.get("d") is not None and len(cache) <= 2
 
     asyncio.run(scenario())
+
+
+def test_the_wrong_depthwise_fan_in_changes_the_training_curve() -> None:
+    """The same seed and a second separable layer (C2 = 8): only the depthwise fan-in
+    differs, and the curve differs from the first epoch (the default network has no second
+    layer, so its numbers are those of the run without this field)."""
+    right = LabConfig(second_layer="separable", epochs=2, train_size=300)
+    wrong = LabConfig(**{**right.as_dict(), "depthwise_fan_in": "kh_kw_c"})
+    curves = [
+        [event for event in train(config, load_digits()) if event["event"] == "epoch"]
+        for config in (right, wrong)
+    ]
+    assert curves[0][0]["train_loss"] != curves[1][0]["train_loss"]
+    assert [e["test_accuracy"] for e in curves[0]] != [e["test_accuracy"] for e in curves[1]]
+    header = next(train(wrong, load_digits()))
+    assert any("k*k*C (the classic bug) = 72" in note for note in header["init"])
+    assert header["network"][2] == "ReLU"

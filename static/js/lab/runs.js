@@ -33,8 +33,13 @@ export class RunCard {
 
   get name() {
     const layer = t(`lab.layer.${this.settings.first_layer}`);
-    if (this.settings.first_layer === "standard") return t("lab.run.name", { n: this.index + 1, layer });
-    return t("lab.run.name_m", { n: this.index + 1, layer, m: this.settings.channel_multiplier });
+    const base = this.settings.first_layer === "standard"
+      ? t("lab.run.name", { n: this.index + 1, layer })
+      : t("lab.run.name_m", { n: this.index + 1, layer, m: this.settings.channel_multiplier });
+    // The fan_in preset's runs differ only in the second layer and its initialisation.
+    if (this.settings.second_layer !== "separable") return base;
+    const init = this.settings.depthwise_fan_in === "kh_kw_c" ? "lab.run.wrong_fan_in" : "lab.run.right_fan_in";
+    return `${base} ${t("lab.run.second")} ${t(init)}`;
   }
 
   build() {
