@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.security import protect
 
     include_api(application)
-    application.add_middleware(TrimWhenIdle)
+    if settings.trim_idle_memory:
+        application.add_middleware(TrimWhenIdle)
     application.add_middleware(HeadAsGet)
     application.include_router(pages.router)
     application.include_router(docs.router)

@@ -76,6 +76,8 @@ class Settings:
     # glibc malloc arenas the worker threads share (0: glibc's default of 8 per core);
     # free memory goes back to the system whenever no request is in flight (app.memory).
     malloc_arenas: int = 2
+    # Give free heap pages back (malloc_trim) whenever the last request in flight ends.
+    trim_idle_memory: bool = True
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     frame_ancestors: str = "'self'"
     # Identical trace requests: computed once while in flight, and kept (gzipped) in an answer

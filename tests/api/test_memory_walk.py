@@ -193,3 +193,37 @@ def test_every_route_at_its_worst_stays_under_the_memory_bound(tmp_path: Path) -
     assert baseline + bound <= manifest_limit_bytes(), (
         f"baseline {baseline / 2**20:.0f} MiB + bound {bound / 2**20:.0f} MiB exceed the "
         f"manifest's {manifest_limit_bytes() / 2**20:.0f} MiB")
+
+
+# What an idle worker may keep over its warmed-up size: the answer caches it fills.
+IDLE_SLACK_BYTES = 48 * 2**20
+
+
+def test_memory_goes_back_once_the_load_ends(tmp_path: Path) -> None:
+    """Sixteen concurrent large answers (about 150 MiB at once), then nothing: within a
+    second and a half the worker is back near its idle size (app.memory: glibc keeps
+    freed heap otherwise; this load left 199 MiB of a 86 MiB worker held for good)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [json.dumps({"input": b64((1, 125, 125, 16), seed), "filter": b64((3, 3, 16, 2)),
+                          "strides": 1, "padding": "SAME"}).encode() for seed in range(16)]
+    with proc.running(tmp_path / "server.log") as server:
+        with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+            client.post("/api/v1/tf/depthwise_conv2d", content=bodies[0],
+                        headers={"content-type": "application/json"})
+            time.sleep(TRIM_SECONDS)
+            idle = proc.rss_bytes(server.pid)
+
+            def post(body: bytes) -> int:
+                return client.post("/api/v1/tf/depthwise_conv2d", content=body,
+                                   headers={"content-type": "application/json"}).status_code
+
+            with ThreadPoolExecutor(16) as pool:
+                assert set(pool.map(post, bodies)) == {200}
+            loaded = proc.peak_rss_bytes(server.pid)
+            time.sleep(1.5)
+            after = proc.rss_bytes(server.pid)
+    print(f"\nidle {idle / 2**20:.0f} MiB, peak {loaded / 2**20:.0f} MiB, "
+          f"1.5 s after {after / 2**20:.0f} MiB")
+    assert loaded - idle > 2 * IDLE_SLACK_BYTES, "the load was too light to tell"
+    assert after <= idle + IDLE_SLACK_BYTES
