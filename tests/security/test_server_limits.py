@@ -122,3 +122,11 @@ def test_convlens_serve_runs_the_limited_protocol(monkeypatch: pytest.MonkeyPatc
     (options,) = calls
     assert options["http"] is LimitedHttpToolsProtocol
     assert options["h11_max_incomplete_event_size"] == 12345
+
+
+def test_the_image_runs_convlens_serve() -> None:
+    """So the image gets the limited protocol too (the test above)."""
+    from app.settings import PROJECT_DIR
+
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
+    assert 'CMD ["convlens", "serve"]' in dockerfile
