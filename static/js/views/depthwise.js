@@ -61,6 +61,17 @@ export class DepthwiseView {
       output: mode.short ? { width: Math.max(outLabelShort, outW * cell + 4), lines: 1 } : captionBox(outText, outW * cell + 4),
     });
     const laneBox = (cell, bc) => {
+      if (mode.compact) {
+        // Compact lanes (a laptop with the side panels open): the input and its maps only,
+        // maps without captions (their names are their aria labels and the focus view's sum),
+        // tight gaps. The lane gap (8 × 6 px, CSS .compact .lanes) is counted in the box.
+        const mapSide = outW * cell + 4;
+        const rows = Math.ceil(M / bc);
+        return {
+          width: 10 + Math.max(wp * cell + 4, inLabel) + 10 + bc * mapSide + (bc - 1) * 4 + 8,
+          height: 10 + Math.max(hp * cell + 4 + label, rows * (outH * cell + 4) + (rows - 1) * 4) + 6,
+        };
+      }
       const { kernel: kBox, output: oBox } = captions(cell);
       const branchW = (mode.kernels ? kBox.width + 40 : 0) + oBox.width;
       const branchH = Math.max(mode.kernels ? labelHeight(kBox.lines) + kh * cell : 0, labelHeight(oBox.lines) + outH * cell) + 4;
@@ -75,7 +86,8 @@ export class DepthwiseView {
       for (let cell = top; cell >= 1; cell--) {
         for (let bc = 1; bc <= M; bc++) {
           const box = laneBox(cell, bc);
-          const columns = columnsFor(count, box.width, box.height, w + 16, h + 12);
+          const columns = mode.compact ? columnsFor(count, box.width, box.height, w + 8, h + 6)
+            : columnsFor(count, box.width, box.height, w + 16, h + 12);
           if (columns) return { cell, bc, columns };
         }
       }
@@ -109,8 +121,13 @@ export class DepthwiseView {
       while (fc > focus.cellFor(1) && !allowed(fc)) fc -= 1;
       const column = focus.size(fc, "column");
       const row = focus.size(fc, "row");
+      const compactFc = focus.cellFor(1);
+      const compactBox = focus.size(compactFc, "compact");
       const placed = (next) => {
         const options = [];
+        if (next.compact && compactBox.width < width * 0.6 && compactBox.height <= height) {
+          options.push(withMode(next, () => ({ ...best(C, width - compactBox.width - 16, height), focus: "compact" })));
+        }
         if (column.width < width * 0.45 && column.height <= height) {
           options.push(withMode(next, () => ({ ...best(C, width - column.width - 16, height), focus: "column" })));
         }
@@ -124,16 +141,22 @@ export class DepthwiseView {
       const bare = placed({ kernels: false, short: true });
       const lanesOnly = plan;
       plan = score(short) >= 4 || score(short) >= score(bare) ? short : bare;
+      // Still nothing fits (the stage between the settings and the lesson and quiz panels):
+      // compact lanes, colours only, beside the focus view. Not on a phone (it scrolls down).
+      if (!score(plan) && width >= 480) {
+        const compact = placed({ kernels: false, short: true, compact: true });
+        if (score(compact)) plan = compact;
+      }
       // No room for the focus view beside lanes that fit: the lanes, without it.
       if (!score(plan) && score(lanesOnly)) plan = { ...lanesOnly, fc: null };
       mode = plan.mode;
-      if (plan.focus) plan.fc = fc;
+      if (plan.focus) plan.fc = plan.focus === "compact" ? compactFc : fc;
     }
     // Zoom: bigger cells; when all lanes no longer fit, a page of lanes at a time.
     let perPage = C;
     if (zoom !== 1) {
       const target = Math.max(1, Math.min(cap, Math.round(plan.cell * zoom)));
-      const [w, h] = plan.focus === "column" ? [width - focus.size(plan.fc, "column").width - 16, height]
+      const [w, h] = plan.focus === "column" || plan.focus === "compact" ? [width - focus.size(plan.fc, plan.focus).width - 16, height]
         : plan.focus === "row" ? [width, height - focus.size(plan.fc, "row").height - 12] : [width, height];
       for (perPage = C; perPage > 1 && best(perPage, w, h, target).cell < target; perPage--);
       plan = { ...plan, ...best(perPage, w, h, target) };
@@ -147,7 +170,7 @@ export class DepthwiseView {
     this.activeLane = -1;
     this.activeMap = -1;
 
-    const layout = el("div", `stage-layout depthwise${plan.focus ? ` with-focus focus-${plan.focus}` : ""}`);
+    const layout = el("div", `stage-layout depthwise${plan.focus ? ` with-focus focus-${plan.focus}` : ""}${plan.mode.compact ? " compact" : ""}`);
     // The plan, for tests and for anyone wondering why a grid has no numbers.
     layout.dataset.cell = String(cell);
     layout.dataset.focus = plan.focus || "none";
@@ -186,7 +209,7 @@ export class DepthwiseView {
         }) : null;
         const output = new Heatmap({
           rows: outH, cols: outW, cell, hue, className: "output",
-          label: this.mapLabel(o, plan.mode.short), ariaLabel: this.mapLabel(o, false),
+          label: plan.mode.compact ? "" : this.mapLabel(o, plan.mode.short), ariaLabel: this.mapLabel(o, false),
         });
         if (kernel && wraps.kernel.lines > 1) kernel.wrapCaption(wraps.kernel.width);
         if (wraps.output.lines > 1) output.wrapCaption(wraps.output.width);

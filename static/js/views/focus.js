@@ -51,6 +51,15 @@ export class FocusView {
     const gridH = kh * fc + label + 4;
     const title = 2 * label + 6; // the title may wrap to two lines
     const sum = Math.ceil(readability().labelFont * 2.6) + label;
+    if (orientation === "compact") {
+      // Beside compact lanes: each channel's window ⊙ kernel on a row, the channels stacked
+      // with + between them, the sum under them; the title only for screen readers.
+      const line = Math.ceil(readability().labelFont * 2 * 1.25);
+      return {
+        width: 2 * gridW + OPERATOR + 2 * 12 + 28,
+        height: channels * gridH + (channels - 1) * (OPERATOR + 8) + line + 8 + 24,
+      };
+    }
     if (orientation === "column") {
       // Per channel: window over kernel; channels side by side; the sum under them.
       return {
@@ -70,7 +79,7 @@ export class FocusView {
     const root = el("aside", `focus-view ${orientation}`);
     root.style.width = `${this.size(fc, orientation).width}px`;
     root.setAttribute("aria-label", t("focus.title"));
-    root.append(el("p", "focus-title", t("focus.title")));
+    root.append(el("p", orientation === "compact" ? "focus-title visually-hidden" : "focus-title", t("focus.title")));
     const body = el("div", "focus-body");
     this.windows = [];
     this.kernels = [];

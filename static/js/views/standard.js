@@ -51,13 +51,14 @@ export class StandardView {
     const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
     const kText = t("stage.kernel_std", { o: O - 1, c: Cg - 1 });
     const outLabel = labelWidth(t("stage.out_channel", { o: O - 1 }));
-    const wireGap = 90;
+    let wireGap = 90;
+    let compact = false; // lanes of inputs only, tight (the focus view carries the kernels)
     // Groups in a grid (gc columns), each group's lanes in lc columns, the outputs in
     // columns of their own; kernels at the inputs' scale. Wires run under the lanes.
     const sizes = (cell, gc, lc) => {
       const kBox = captionBox(kText, kw * cell + 4);
-      const laneW = 22 + Math.max(wp * cell + 4, inLabel) + 44 + kBox.width;
-      const laneH = 18 + Math.max(label + hp * cell, labelHeight(kBox.lines) + kh * cell) + 4;
+      const laneW = compact ? 10 + Math.max(wp * cell + 4, inLabel) : 22 + Math.max(wp * cell + 4, inLabel) + 44 + kBox.width;
+      const laneH = compact ? 10 + label + hp * cell + 4 : 18 + Math.max(label + hp * cell, labelHeight(kBox.lines) + kh * cell) + 4;
       const rows = Math.ceil(Cg / lc);
       const groupW = lc * laneW + (lc - 1) * 12 + (G > 1 ? 16 : 0);
       const groupH = (G > 1 ? label + 20 : 0) + rows * laneH + (rows - 1) * 8;
@@ -107,6 +108,23 @@ export class StandardView {
       const withFocus = { ...options.reduce((x, y) => (score(y) > score(x) ? y : x)), fc };
       // No room for the focus view beside lanes that fit: the lanes, without it.
       plan = !score(withFocus) && score(plan) ? plan : withFocus;
+      // Still nothing fits (the stage between the settings and the lesson and quiz panels):
+      // compact lanes of inputs, colours only, beside a focus view that carries the kernels.
+      // Not on a phone (it scrolls down).
+      if (!score(plan) && width >= 480) {
+        const fcCompact = focus.cellFor(1);
+        const box = focus.size(fcCompact, "compact");
+        if (box.width < width * 0.6 && box.height <= height) {
+          compact = true;
+          wireGap = 36;
+          const candidate = { ...best(width - box.width - 16, height), focus: "compact", fc: fcCompact, compact: true };
+          if (score(candidate)) plan = candidate;
+          else {
+            compact = false;
+            wireGap = 90;
+          }
+        }
+      }
     }
     const { cell, lc: columns } = plan;
     this.plan = plan;
@@ -114,7 +132,7 @@ export class StandardView {
     const kc = cell;
     const kernelCaption = captionBox(kText, kw * cell + 4);
 
-    const layout = el("div", `stage-layout standard${plan.focus ? ` with-focus focus-${plan.focus}` : ""}`);
+    const layout = el("div", `stage-layout standard${plan.focus ? ` with-focus focus-${plan.focus}` : ""}${compact ? " compact" : ""}`);
     layout.dataset.cell = String(cell);
     layout.dataset.focus = plan.focus || "none";
     const main = el("div", "std-main");
@@ -143,7 +161,7 @@ export class StandardView {
         });
         input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
         input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(c) : null; // a photo's own colours
-        const kernel = new Heatmap({
+        const kernel = compact ? null : new Heatmap({
           rows: kh, cols: kw, cell: kc, hue, className: "kernel", numberHint: kernelTexts,
           label: "",
           onCell: this.handlers.onKernelCell
@@ -151,8 +169,9 @@ export class StandardView {
               this.handlers.onKernelCell(this.activeOutput * this.groupIn + (c - g * this.groupIn), i, j)
             : null,
         });
-        if (kernelCaption.lines > 1) kernel.wrapCaption(kernelCaption.width);
-        lane.append(input.element, el("span", "times", "⊙"), kernel.element);
+        if (kernel && kernelCaption.lines > 1) kernel.wrapCaption(kernelCaption.width);
+        lane.append(input.element);
+        if (kernel) lane.append(el("span", "times", "⊙"), kernel.element);
         lanesOf.append(lane);
         this.lanes.push({ element: lane, input, kernel, group: g });
       }
@@ -181,7 +200,7 @@ export class StandardView {
     this.layout = layout;
     this.wires = wireLayer(main);
     sizeWireLayer(this.wires, main);
-    this.kernelAnchors = this.lanes.map((lane) => anchor(lane.kernel.body, main, "right"));
+    this.kernelAnchors = this.lanes.map((lane) => anchor((lane.kernel || lane.input).body, main, "right"));
     this.outputAnchors = this.outputs.map((map) => anchor(map.body, main, "left"));
     this.drawn = null;
   }
@@ -240,12 +259,12 @@ export class StandardView {
       lane.element.classList.toggle("idle", !active);
       if (active) {
         const slice = c - g * this.groupIn;
-        lane.kernel.setLabel(t("stage.kernel_std", { o, c: slice }));
-        lane.kernel.draw((di, dj) => at(this.weight, o, slice, di, dj), scales.weights, `${o}|${scales.weights}`);
+        lane.kernel?.setLabel(t("stage.kernel_std", { o, c: slice }));
+        lane.kernel?.draw((di, dj) => at(this.weight, o, slice, di, dj), scales.weights, `${o}|${scales.weights}`);
         svgElement("path", { class: "wire active", d: wirePath(this.kernelAnchors[c], this.outputAnchors[o]) }, this.wires);
       } else {
-        lane.kernel.setLabel("");
-        lane.kernel.draw(() => null, scales.weights, `idle|${scales.weights}`);
+        lane.kernel?.setLabel("");
+        lane.kernel?.draw(() => null, scales.weights, `idle|${scales.weights}`);
       }
     });
     const first = this.lanes.find((lane) => lane.group === g);
