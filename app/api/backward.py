@@ -1,5 +1,8 @@
 """``POST /api/v1/trace/backward``: the backward pass of a configuration, streamed as NDJSON.
 
+``POST /api/v1/trace`` with ``"backward": true`` streams the same (``from_trace``: the trace
+endpoint's backward option delegates here).
+
 The body is the trace's (``op``: conv2d, depthwise_conv2d or separable_conv2d, that op's
 fields, and the stream options ``encoding``, ``precision``, ``chunk_size``, ``batch_index``)
 plus ``out_backprop``: dL/d(output) in the output's shape and data format (null: all ones,
@@ -12,7 +15,7 @@ stage's result, then ``end``. Every chunk carries every field (``app.engine.back
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import numpy as np
@@ -25,7 +28,7 @@ from app import engine
 from app.api import configs, limits
 from app.api.arrays import source
 from app.api.body import JsonBody, body_docs, get_settings, json_body
-from app.api.errors import ERROR_RESPONSES, configuration_error, envelope
+from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error, envelope
 from app.api.frames import FORMAT_VERSION, MAX_CHUNK_VALUES, MEDIA_TYPE, FrameEncoder
 from app.api.schemas import TRACE_MODELS, Array4D
 from app.engine.backward import BACKWARD_OPS
@@ -40,6 +43,11 @@ BACKWARD_MODELS = {
         out_backprop=(
             Array4D | None,
             Field(None, description="dL/d(output), the output's shape; null: all ones."),
+        ),
+        backward=(
+            Literal[True],
+            Field(True, description="Always the backward pass here (the option of "
+                  "POST /api/v1/trace)."),
         ),
     )
     for op in BACKWARD_OPS
@@ -70,8 +78,11 @@ def _values_per_step(stage: engine.StageInfo, plan: engine.ConvPlan) -> int:
     return (4 * group_out + 1) * kh * kw + kh + kw + group_out + 4
 
 
-def open_backward(body: JsonBody, settings: Settings) -> tuple[Any, FrameEncoder, int]:
-    request = body.parse()
+def open_backward(body: JsonBody, settings: Settings, request: Any = None
+                  ) -> tuple[Any, FrameEncoder, int]:
+    """Everything before the first byte; ``request``: the body already parsed (by the
+    trace endpoint's adapter, whose models carry the same fields)."""
+    request = body.parse() if request is None else request
     prepared = configs.prepare(request, settings)
     plan = prepared.plan
     limits.check_frames(engine.backward_step_count(plan), settings)
@@ -162,7 +173,36 @@ async def backward_trace(body: Annotated[JsonBody, Depends(_BODY)],
     """dL/dw as Σ over output positions of input value × output gradient, dL/dx as the
     transposed correlation, the pointwise gradient as a sum of outer products."""
     trace, encoder, chunk_size = await run_in_threadpool(open_backward, body, settings)
+    return _response(trace, encoder, chunk_size, settings)
+
+
+def _response(trace: Any, encoder: FrameEncoder, chunk_size: int, settings: Settings
+              ) -> StreamingResponse:
     return StreamingResponse(
         lines(trace, encoder, chunk_size, settings), media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def might_ask_backward(raw: bytes) -> bool:
+    """False only when the body cannot hold a ``backward`` or ``out_backprop`` key (neither
+    spelt out nor \\u-escaped): the forward trace's hot path parses nothing more."""
+    return b"back" in raw or b"\\u" in raw
+
+
+async def from_trace(body: JsonBody, settings: Settings) -> StreamingResponse | None:
+    """``POST /api/v1/trace`` with ``"backward": true``: the stream of ``/trace/backward``
+    (None: a forward trace, the caller goes on). Backward streams are not kept in the
+    answer store."""
+    request = await run_in_threadpool(body.parse)
+    if not request.backward:
+        if request.out_backprop is not None:
+            raise ApiError(422, "invalid_configuration", "out_backprop is read only with "
+                           "backward: true (the forward trace has no output gradient)",
+                           "out_backprop")
+        return None
+    if request.op not in BACKWARD_OPS:
+        raise ApiError(422, "invalid_configuration", f"backward: the backward pass is traced "
+                       f"for {', '.join(BACKWARD_OPS)}, not {request.op}", "backward")
+    trace, encoder, chunk_size = await run_in_threadpool(open_backward, body, settings, request)
+    return _response(trace, encoder, chunk_size, settings)

@@ -401,6 +401,17 @@ class TraceOptions(BaseModel):
     batch_index: integer(ge=0, le=MAX_STEP) = Field(
         0, description="Which element of the input batch is traced."
     )
+    backward: Annotated[bool, Strict()] = Field(
+        False,
+        description="true: stream the backward pass instead, the events of POST "
+        "/api/v1/trace/backward (stages pointwise_gradient for separable, filter_gradient, "
+        "input_gradient; every chunk carries every field, so detail is not read); for "
+        "conv2d, depthwise_conv2d and separable_conv2d.",
+    )
+    out_backprop: Array4D | None = Field(
+        None, description="With backward: dL/d(output) in the output's shape and data "
+        "format; null: all ones (the gradient of L = sum of the output).",
+    )
 
 
 TRACE_MODELS = {op: _tagged(model, op, TraceOptions) for op, model in OP_MODELS.items()}

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__, engine
 from app.answers import AnswerStore, FlightFailed, SingleFlight, answers_from_url
+from app.api import backward as backward_api
 from app.api import configs, examples, limits
 from app.api.body import (
     JsonBody,
@@ -157,7 +158,8 @@ async def frames(stream: TraceStream, settings: Settings) -> AsyncIterator[bytes
     responses={
         200: {
             "description": "One JSON event per line: header, chunk..., stage_end (per stage), "
-            "end; or an error event, which ends the stream.",
+            "end; or an error event, which ends the stream. With backward: true, the events "
+            "of POST /api/v1/trace/backward.",
             "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/TraceEvent"}}},
         },
         **ERROR_RESPONSES,
@@ -165,18 +167,25 @@ async def frames(stream: TraceStream, settings: Settings) -> AsyncIterator[bytes
     openapi_extra=body_docs("TraceRequest", {
         "seed_example_json": examples.TRACE,
         "seed_example_separable_binary": examples.TRACE_SEPARABLE,
+        "backward_pass": {**backward_api.EXAMPLE, "backward": True},
     }),
 )
 async def trace(request: Request, body: Annotated[JsonBody, Depends(_BODY)],
                 settings: Annotated[Settings, Depends(get_settings)]) -> Response:
     """``op`` (conv2d, depthwise_conv2d, separable_conv2d, torch_conv2d) plus that op's
     fields exactly as its endpoint takes them, and the stream options ``encoding``,
-    ``precision``, ``detail``, ``chunk_size``, ``batch_index``."""
+    ``precision``, ``detail``, ``chunk_size``, ``batch_index``. ``backward: true`` (with
+    ``out_backprop``, null: all ones) streams the backward pass instead: the events of
+    ``POST /api/v1/trace/backward``."""
     store, flights = await answers(request)
     key = answer_key(body.raw)
     kept = await store.get(key)
     if kept is not None:
         return await kept_answer(request, kept)
+    if backward_api.might_ask_backward(body.raw):  # the backward option: its own stream
+        backward_stream = await backward_api.from_trace(body, settings)
+        if backward_stream is not None:
+            return backward_stream
     lines = flights.stream(key, lambda: produce(body, settings, store, key))
     try:
         first = await anext(lines)  # the checks: a 4xx before any byte, for every asker
