@@ -15,6 +15,8 @@ import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+import anyio
+
 Producer = Callable[[], AsyncIterator[bytes]]
 
 
@@ -42,6 +44,9 @@ class _Flight:
         self.error: BaseException | None = None
         self.positions: dict[int, int] = {}  # asker -> absolute index of its next part
         self.task: asyncio.Task[None] | None = None
+        # Cancelled through anyio (not task.cancel()), so work shielded by anyio -- a worker
+        # thread computing a chunk -- finishes before the producer's generators are closed.
+        self.scope = anyio.CancelScope()
         self.changed = asyncio.Event()
 
     def notify(self) -> None:
@@ -95,8 +100,8 @@ class LocalFlight:
                 await flight.changed.wait()
         finally:
             del flight.positions[me]
-            if not flight.positions and not flight.done and flight.task is not None:
-                flight.task.cancel()
+            if not flight.positions and not flight.done:
+                flight.scope.cancel()
 
     def _close(self, key: str, flight: _Flight) -> None:
         """No new asker joins ``flight`` from now on."""
@@ -107,15 +112,16 @@ class LocalFlight:
     async def _run(self, key: str, flight: _Flight, produce: Producer) -> None:
         parts = produce()
         try:
-            async for part in parts:
-                flight.parts.append(part)
-                flight.retained += len(part)
-                if flight.joinable and flight.retained > self.retain_bytes:
-                    self._close(key, flight)
-                    flight.trim()
-                flight.notify()
-        except asyncio.CancelledError:
-            flight.error = ConnectionAbortedError("every asker left")
+            with flight.scope:
+                async for part in parts:
+                    flight.parts.append(part)
+                    flight.retained += len(part)
+                    if flight.joinable and flight.retained > self.retain_bytes:
+                        self._close(key, flight)
+                        flight.trim()
+                    flight.notify()
+            if flight.scope.cancelled_caught:
+                flight.error = ConnectionAbortedError("every asker left")
         except Exception as error:  # noqa: BLE001 - every asker gets it, as FlightFailed
             flight.error = error
         finally:

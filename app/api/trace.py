@@ -16,6 +16,7 @@ those bytes without any work. Errors and unfinished streams are never kept.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
+import contextlib
 import gzip
 import hashlib
 import logging
@@ -229,14 +230,17 @@ async def produce(body: JsonBody, settings: Settings, store: AnswerStore, key: s
     packed: list[bytes] = []
     size = 0
     last = b""
-    async for line in frames(stream, settings):
-        if packer is not None:
-            packed.append(await anyio.to_thread.run_sync(packer.compress, line))
-            size += len(packed[-1])
-            if size > settings.largest_answer_bytes:
-                packer, packed = None, []
-        last = line
-        yield line
+    # aclosing: cancelled at any await here (the last asker left), the engine's generator is
+    # closed at once, not whenever the garbage collector finds the suspended frames().
+    async with contextlib.aclosing(frames(stream, settings)) as lines:
+        async for line in lines:
+            if packer is not None:
+                packed.append(await anyio.to_thread.run_sync(packer.compress, line))
+                size += len(packed[-1])
+                if size > settings.largest_answer_bytes:
+                    packer, packed = None, []
+            last = line
+            yield line
     if packer is not None and last.startswith(b'{"event":"end"'):
         packed.append(packer.flush())
         await store.put(key, b"".join(packed))
