@@ -56,6 +56,20 @@ def test_a_run_streams_header_epochs_and_end_with_every_default_stated(serve) ->
     assert lines[-1]["test_accuracy"] == lines[2]["test_accuracy"]
 
 
+def test_the_wrong_depthwise_fan_in_is_a_field_of_the_run(serve) -> None:
+    """second_layer 'separable' gives the depthwise fan-in a C > 1 (the first layer's 8
+    outputs): k*k*C changes the stated init and the numbers; the default has no layer 2."""
+    server = serve(create_app(Settings()))
+    body = {**SMALL, "epochs": 1, "second_layer": "separable"}
+    right = events(post(server.url, body).text)
+    wrong = events(post(server.url, {**body, "depthwise_fan_in": "kh_kw_c"}).text)
+    assert "depthwise_kernel_2 [3, 3, 8, 1]: LeCun normal, fan_in = k*k = 9" in right[0]["init"]
+    assert ("depthwise_kernel_2 [3, 3, 8, 1]: LeCun normal, fan_in = k*k*C (the classic bug) "
+            "= 72") in wrong[0]["init"]
+    assert right[1]["train_loss"] != wrong[1]["train_loss"]
+    assert LabConfig().second_layer == "none"
+
+
 def test_sixty_identical_requests_train_once_and_get_the_same_numbers(serve) -> None:
     application = create_app(Settings())
     server = serve(application)
@@ -166,6 +180,7 @@ def test_a_disconnect_stops_a_run_nobody_else_watches(serve, monkeypatch) -> Non
         ({"train_size": 5000}, 422, "invalid_value", "train_size"),
         ({"dataset": "mnist"}, 422, "lab_unavailable", "dataset"),
         ({"batch_size": 1, "epochs": 20}, 413, "lab_limit", "epochs"),
+        ({"second_layer": "conv2d"}, 422, "invalid_value", "second_layer"),
     ],
 )
 def test_bad_requests_are_refused_in_the_envelope(serve, body, status, code, field) -> None:

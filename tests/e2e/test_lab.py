@@ -125,6 +125,35 @@ def test_a_runs_own_settings_change_what_is_trained(demo: Demo) -> None:
     demo.assert_clean()
 
 
+def test_the_fan_in_preset_trains_the_wrong_depthwise_initialisation(demo: Demo) -> None:
+    """The classic bug made visible: a second separable layer over the first layer's 8
+    outputs, its depthwise kernel drawn with fan-in k*k (right) or k*k*C (wrong)."""
+    demo.page.goto(f"{demo.base_url}/lab")
+    demo.page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
+    demo.page.get_by_label("Experiment").select_option(
+        label="Depthwise fan-in: k·k (right) against k·k·C (the classic bug), with a second "
+        "separable layer")
+    set_number(demo, "Epochs", 2)
+    train(demo)
+    cards = card_numbers(demo)
+    assert [card["title"] for card in cards] == [
+        "1. standard conv + separable layer 2, fan-in k·k",
+        "2. standard conv + separable layer 2, fan-in k·k·C (wrong)",
+        "3. separable, M = 1 + separable layer 2, fan-in k·k",
+        "4. separable, M = 1 + separable layer 2, fan-in k·k·C (wrong)",
+    ]
+    common = {"second_layer": "separable", "optimizer": "sgd", "learning_rate": 0.05,
+              "epochs": 2, "seed": 0, "dataset": "digits"}
+    right = api_accuracy(demo, {**common, "first_layer": "standard", "channel_multiplier": 1})
+    wrong = api_accuracy(demo, {**common, "first_layer": "standard", "channel_multiplier": 1,
+                                "depthwise_fan_in": "kh_kw_c"})
+    assert [cards[0]["accuracy"], cards[1]["accuracy"]] == [
+        f"{right * 100:.1f} %", f"{wrong * 100:.1f} %"]
+    assert right != wrong
+    assert "#preset=fan_in" in demo.page.url
+    demo.assert_clean()
+
+
 def test_the_chinese_lab(demo: Demo) -> None:
     demo.page.goto(f"{demo.base_url}/lab?lang=zh-CN#epochs=2")
     demo.page.wait_for_selector("body[data-ready]", timeout=TIMEOUT_MS)
