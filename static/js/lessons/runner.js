@@ -54,6 +54,7 @@ export function initLessons(ctx) {
     document.body.classList.toggle("lesson-open", Boolean(lesson));
     side.hidden = !lesson && !values.quiz;
     document.body.classList.toggle("side-open", !side.hidden);
+    document.body.classList.toggle("quiz-open", Boolean(values.quiz)); // the stage takes the height (CSS)
     lessonBox.hidden = !lesson;
     select.value = String(index || "");
     if (!lesson) {
