@@ -292,6 +292,12 @@ class KeptTraces:
             await self.app(scope, receive, send)
             return
         settings: Settings = application.state.settings  # type: ignore[union-attr]
+        declared = headers.get(b"content-length", b"")
+        if not declared.isdigit() or int(declared) > settings.max_body_bytes:
+            # Chunked, or declared too large: the route's own reading answers (413 at once,
+            # never waiting for a body it would refuse).
+            await self.app(scope, receive, send)
+            return
         chunks: list[bytes] = []
         size = 0
         message: dict[str, Any] = {"more_body": True}
