@@ -112,15 +112,16 @@ export class DepthwiseView {
     if (plan.fallback || !numberFont(plan.cell, inputTexts)) {
       // The grids cannot carry numbers: the focus view does, beside or under the lanes.
       // Its cells: a little above the minimum when there is room for that beside or under the lanes.
-      const allowed = (fc) => {
-        const c = focus.size(fc, "column");
-        const r = focus.size(fc, "row");
-        return (c.width < width * 0.45 && c.height <= height) || (r.height < height * 0.45 && r.width <= width);
+      // Each placement at the largest focus cell it allows (a tall title or sum shrinks a column's cells).
+      const largest = (orientation, fits) => {
+        let cell = focus.cellFor(1.3);
+        while (cell > focus.cellFor(1) && !fits(focus.size(cell, orientation))) cell -= 1;
+        return cell;
       };
-      let fc = focus.cellFor(1.3);
-      while (fc > focus.cellFor(1) && !allowed(fc)) fc -= 1;
-      const column = focus.size(fc, "column");
-      const row = focus.size(fc, "row");
+      const columnFc = largest("column", (c) => c.width < width * 0.45 && c.height <= height);
+      const rowFc = largest("row", (r) => r.height < height * 0.45 && r.width <= width);
+      const column = focus.size(columnFc, "column");
+      const row = focus.size(rowFc, "row");
       const compactFc = focus.cellFor(1);
       const compactBox = focus.size(compactFc, "compact");
       const placed = (next) => {
@@ -150,7 +151,7 @@ export class DepthwiseView {
       // No room for the focus view beside lanes that fit: the lanes, without it.
       if (!score(plan) && score(lanesOnly)) plan = { ...lanesOnly, fc: null };
       mode = plan.mode;
-      if (plan.focus) plan.fc = plan.focus === "compact" ? compactFc : fc;
+      if (plan.focus) plan.fc = { compact: compactFc, column: columnFc, row: rowFc }[plan.focus];
     }
     // Zoom: bigger cells; when all lanes no longer fit, a page of lanes at a time.
     let perPage = C;

@@ -6,7 +6,7 @@
 import { t } from "../i18n.js";
 import { formatNumber } from "./format.js";
 import { Heatmap } from "./grid.js";
-import { cellForFont, labelHeight, labelWidth, readability } from "./layout.js";
+import { cellForFont, labelHeight, labelWidth, NUMBER_FONT, readability, textWidth } from "./layout.js";
 import { el } from "./common.js";
 
 const GAP = 14;
@@ -49,8 +49,17 @@ export class FocusView {
     const gridW = Math.max(kw * fc + 4, labelWidth("w[0, 0, 0, 0]"), ...this.captions.map((text) => labelWidth(text))) + 4;
     const sumW = labelWidth(this.sumCaption) + Math.ceil(readability().labelFont * 2 * 0.62 * 6) + 40;
     const gridH = kh * fc + label + 4;
-    const title = 2 * label + 6; // the title may wrap to two lines
-    const sum = Math.ceil(readability().labelFont * 2.6) + label;
+    // The title wraps in a narrow view (a column on a projector wraps it to three lines).
+    const titleLines = (width) => {
+      const text = textWidth(t("focus.title"), `700 ${readability().labelFont}px ${NUMBER_FONT}`);
+      return Math.max(1, Math.ceil((text * 1.15) / Math.max(1, width - 28)));
+    };
+    const titleH = (width) => Math.max(2, titleLines(width)) * Math.ceil(readability().labelFont * 1.25) + 18;
+    // The ⊙ between window and kernel (1.5× the label size) and the sum under them: "= out[…]"
+    // on one line, its value (2× the label size) under it when the view is narrow.
+    const lf = readability().labelFont;
+    const operator = Math.max(OPERATOR, Math.ceil(lf * 1.5 * 1.35) + 12);
+    const sum = Math.ceil(lf * 1.5 * 1.35) + Math.ceil(lf * 2 * 1.25) + 8;
     if (orientation === "compact") {
       // Beside compact lanes: each channel's window ⊙ kernel on a row, the channels stacked
       // with + between them, the sum under them; the title only for screen readers.
@@ -62,15 +71,11 @@ export class FocusView {
     }
     if (orientation === "column") {
       // Per channel: window over kernel; channels side by side; the sum under them.
-      return {
-        width: channels * gridW + (channels - 1) * (2 * GAP + OPERATOR) + 28,
-        height: title + 2 * gridH + OPERATOR + sum + 36,
-      };
+      const width = channels * gridW + (channels - 1) * (2 * GAP + OPERATOR) + 28;
+      return { width, height: titleH(width) + 2 * gridH + operator + sum + 36 };
     }
-    return {
-      width: channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + sumW + 28,
-      height: title + gridH + 28,
-    };
+    const width = channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + sumW + 28;
+    return { width, height: titleH(width) + gridH + 28 };
   }
 
   build(fc, orientation) {
