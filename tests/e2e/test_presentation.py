@@ -40,6 +40,15 @@ def test_dark_and_high_contrast_themes_are_chosen_in_the_page_and_kept_in_the_ur
     demo.assert_clean()
 
 
+def test_presenter_in_the_dark_theme_keeps_the_formula_readable(demo: Demo) -> None:
+    """Presenter mode's formula (black on white) turns light on the dark canvas."""
+    open_drawn(demo, "present=1&theme=dark")
+    formula = demo.page.evaluate("getComputedStyle(document.querySelector('#formula')).color")
+    canvas = demo.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert luminance(canvas) < 0.2 and luminance(formula) > 0.6, (canvas, formula)
+    demo.assert_clean()
+
+
 def test_forced_colours_keep_the_selected_operation_and_the_current_cell(demo: Demo) -> None:
     demo.page.emulate_media(forced_colors="active")
     open_drawn(demo, "")
