@@ -8,7 +8,7 @@ import { buildProblem } from "./data.js";
 import { bindEditor } from "./editor.js";
 import { examplePatch } from "./examples.js";
 import { t } from "./i18n.js";
-import { bindKeys, Player } from "./player.js";
+import { bindKeys, Player, playerActions } from "./player.js";
 import { bindKeyHandback } from "./keys.js";
 import { changesTrace, createState } from "./state.js";
 import { TraceStore } from "./trace.js";
@@ -116,13 +116,7 @@ const linking = new Linking($("#stage-view"), {
 });
 bindKeyHandback($("#stage-area"));
 
-const actions = {
-  first: () => player.first(),
-  back: () => player.stepBy(-1),
-  play: () => player.toggle(),
-  forward: () => player.stepBy(1),
-  last: () => player.last(),
-};
+const actions = playerActions(player);
 $("#player").addEventListener("click", (event) => {
   const button = event.target.closest("[data-action]");
   if (button && actions[button.dataset.action]) actions[button.dataset.action]();

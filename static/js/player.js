@@ -92,6 +92,17 @@ export class Player {
   }
 }
 
+/** What each player button does, by its `data-action` (the page's and the notebook's). */
+export function playerActions(player) {
+  return {
+    first: () => player.first(),
+    back: () => player.stepBy(-1),
+    play: () => player.toggle(),
+    forward: () => player.stepBy(1),
+    last: () => player.last(),
+  };
+}
+
 /** Keys: Space play/pause, ←/→ step (Shift: 10), Home/End, PageUp/PageDown jump a stage. */
 export function bindKeys(player, jumpStage) {
   document.addEventListener("keydown", (event) => {

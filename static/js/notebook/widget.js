@@ -4,7 +4,7 @@
 // Python drives the player and reads it back. Nothing here computes a value.
 import { decodeEvent } from "../api.js";
 import { t } from "../i18n.js";
-import { Player } from "../player.js";
+import { Player, playerActions } from "../player.js";
 import { TraceStore } from "../trace.js";
 import { arithmeticHtml, formulaText } from "../views/arithmetic.js";
 import { renderLegends } from "../views/legend.js";
@@ -137,13 +137,7 @@ export function mount(el, model) {
     }
   }
 
-  const actions = {
-    first: () => player.first(),
-    back: () => player.stepBy(-1),
-    play: () => player.toggle(),
-    forward: () => player.stepBy(1),
-    last: () => player.last(),
-  };
+  const actions = playerActions(player);
   bar.addEventListener("click", (event) => {
     const button = event.target.closest("[data-action]");
     if (button) actions[button.dataset.action]();
