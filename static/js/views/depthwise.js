@@ -83,7 +83,8 @@ export class DepthwiseView {
     };
     // The largest cell at which `count` lanes fit the area, with its branch columns.
     const best = (count, w, h, top = cap) => {
-      for (let cell = top; cell >= 1; cell--) {
+      // Compact lanes are small: their cells go down in quarter pixels (colours only, no numbers to fit).
+      for (let cell = top; cell >= 1; cell -= mode.compact && cell <= 4 ? 0.25 : 1) {
         for (let bc = 1; bc <= M; bc++) {
           const box = laneBox(cell, bc);
           const columns = mode.compact ? columnsFor(count, box.width, box.height, w + 8, h + 6)

@@ -68,7 +68,8 @@ export class StandardView {
     const mapW = (cell) => Math.max(outW * cell + 4, outLabel) + 14;
     const mapH = (cell) => label + outH * cell + 4 + 14;
     const best = (w, h) => {
-      for (let cell = cap; cell >= 1; cell--) {
+      // Compact lanes are small: their cells go down in quarter pixels (colours only, no numbers to fit).
+      for (let cell = cap; cell >= 1; cell -= compact && cell <= 4 ? 0.25 : 1) {
         for (let gc = 1; gc <= G; gc++) {
           for (let lc = 1; lc <= Cg; lc++) {
             const { inputsW, inputsH } = sizes(cell, gc, lc);
