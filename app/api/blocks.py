@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from app import engine
@@ -21,6 +21,7 @@ from app.api.arrays import output_value
 from app.api.body import JsonBody, body_docs, json_body
 from app.api.errors import ERROR_RESPONSES, ApiError
 from app.api.responses import dumps
+from app.api.schemas import integer
 from app.settings import Settings
 
 router = APIRouter(tags=["blocks"])
@@ -36,22 +37,24 @@ class BlockRequest(BaseModel):
     block: Literal["mobilenet_v1", "inverted_residual", "xception"] = Field(
         "inverted_residual", description="Which block: MobileNetV1, MobileNetV2's inverted "
         "residual, or Xception's order question.")
-    in_channels: int = Field(4, ge=1, le=64)
-    out_channels: int = Field(4, ge=1, le=64)
-    expansion: int = Field(6, ge=1, le=8, description="Inverted residual: expand x t.")
-    strides: Literal[1, 2] = Field(1, description="Stride of the depthwise 3x3.")
+    # Integers as JSON Schema has them (4 or 4.0, never true or "4"): schema = server.
+    in_channels: integer(ge=1, le=64) = 4
+    out_channels: integer(ge=1, le=64) = 4
+    expansion: integer(ge=1, le=8) = Field(6, description="Inverted residual: expand x t.")
+    strides: integer(ge=1, le=2) = Field(1, description="Stride of the depthwise 3x3: 1 or 2.")
     order: Literal["depthwise_first", "pointwise_first"] = Field(
         "depthwise_first", description="Xception: which 1-stage comes first.")
     activation_between: Literal["none", "relu"] = Field(
         "none", description="Xception: an activation between the two stages or not.")
     project_activation: Literal["linear", "relu6"] = Field(
         "linear", description="Inverted residual: linear bottleneck (MobileNetV2) or ReLU6.")
-    fold_batch_norm: bool = Field(False, description="Fold each BatchNorm into its conv.")
-    input_hw: int = Field(8, ge=2, le=64, description="Input height = width.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the weights and the input.")
+    fold_batch_norm: Annotated[bool, Strict()] = Field(
+        False, description="Fold each BatchNorm into its conv.")
+    input_hw: integer(ge=2, le=64) = Field(8, description="Input height = width.")
+    seed: integer(ge=0, le=2**31 - 1) = Field(0, description="Seeds the weights and the input.")
     step_stage: str | None = Field(None, description="A convolution stage whose steps (every "
                                    "window, weights, products, sum) are returned as steps.")
-    channel: int = Field(0, ge=0, description="The output channel of step_stage to step.")
+    channel: integer(ge=0) = Field(0, description="The output channel of step_stage to step.")
     output_encoding: Literal["list", "base64"] = "list"
 
 
@@ -137,8 +140,9 @@ def blocks_payload(request: BlockRequest, settings: Settings) -> dict[str, Any]:
         try:
             found = engine.stage_steps(block, x, request.step_stage, request.channel)
         except ValueError as error:
+            # A stage or channel this block does not have: the schema cannot name them.
             field = "channel" if str(error).startswith("channel") else "step_stage"
-            raise ApiError(422, "invalid_value", str(error), field) from None
+            raise ApiError(422, "invalid_configuration", str(error), field) from None
         steps = {key: encode(value) if isinstance(value, np.ndarray) else value
                  for key, value in found.items()}
     return {

@@ -98,16 +98,24 @@ _BOOLEAN_IN_ARRAY = re.compile(rb"[\[,]\s*(?:true|false)\s*[,\]]")
 
 
 def _boolean_among_numbers(value: Any) -> bool:
-    """True when a list under ``value`` mixes booleans with numbers (``[true, 2]``)."""
+    """True when a nested list under ``value`` mixes booleans with numbers anywhere in it
+    (``[true, 2]``, and ``[[true], [2]]``, which NumPy would read as ``[[1], [2]]``)."""
     if isinstance(value, dict):
         return any(_boolean_among_numbers(item) for item in value.values())
     if not isinstance(value, list):
         return False
-    kinds = {type(item) for item in value}
-    if bool in kinds and kinds & {int, float}:
-        return True
-    return any(_boolean_among_numbers(item) for item in value
-               if isinstance(item, list | dict))
+    kinds: set[type] = set()
+    lists = [value]
+    while lists:  # every leaf of the nested list, without recursion
+        for item in lists.pop():
+            if isinstance(item, list):
+                lists.append(item)
+            elif isinstance(item, dict):
+                if _boolean_among_numbers(item):
+                    return True
+            else:
+                kinds.add(type(item))
+    return bool in kinds and bool(kinds & {int, float})
 
 
 def parse_document(raw: bytes) -> Any:

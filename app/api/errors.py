@@ -59,6 +59,8 @@ CODES: dict[str, str] = {
     "too_many_activations": "a run's activations would exceed max_model_activations (413)",
     "models_unavailable": "onnx/onnxruntime (the models extra) is not installed (503)",
     "lab_limit": "a training run over a lab_* setting: epochs, training images (413)",
+    "invalid_dataset": "an uploaded dataset is not a Keras mnist.npz or four IDX files that "
+    "fit together (422)",
     "lab_unavailable": "the lab's dataset is not configured (422) or not installed (503)",
     "lab_busy": "more training runs are waiting than lab_max_queue (503)",
     "diverged": "a training run's loss stopped being finite (stream event)",

@@ -26,6 +26,7 @@ from app.api.body import JsonBody, body_docs, get_settings, json_body, register_
 from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope, field_from_message
 from app.api.multipart import FORM_OVERHEAD_BYTES, RawForm, read_form
 from app.api.responses import dumps, json_response
+from app.api.schemas import integer
 from app.lab import datasets as lab_datasets
 from app.lab.backward import first_step
 from app.lab.runs import BoardFull, MemoryRunCache, RunBoard, RunCache, StoreRunCache
@@ -34,7 +35,9 @@ from app.settings import Settings
 router = APIRouter(prefix="/lab", tags=["lab"])
 MEDIA_TYPE = "application/x-ndjson"
 
-StrictInt = Annotated[int, Strict()]
+# A JSON number (3 or 0.5), never "0.5" or true: the schema's "number". Integer fields use
+# app.api.schemas.integer (8 or 8.0, never true or "8"), as JSON Schema has them.
+StrictFloat = Annotated[float, Strict()]
 
 
 class LabTrainRequest(BaseModel):
@@ -52,18 +55,18 @@ class LabTrainRequest(BaseModel):
         "standard", "separable", "depthwise", "separable_fixed_pointwise"
     ] = Field("standard", description="The first layer; the rest is ReLU -> 2x2 max-pool -> "
               "dense -> softmax.")
-    channel_multiplier: Annotated[StrictInt, Field(ge=1, le=64)] = Field(
+    channel_multiplier: integer(ge=1, le=64) = Field(
         1, description="M of the depthwise step (separable, depthwise).")
-    filters: Annotated[StrictInt, Field(ge=1, le=1024)] = Field(
+    filters: integer(ge=1, le=1024) = Field(
         8, description="Output channels F of standard and separable (depthwise gives C*M).")
-    kernel_size: Annotated[StrictInt, Field(ge=1, le=15)] = Field(3, description="k of k x k.")
+    kernel_size: integer(ge=1, le=15) = Field(3, description="k of k x k.")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="Adam or SGD with momentum.")
-    learning_rate: Annotated[float, Field(gt=0, le=10)] = 0.01
-    momentum: Annotated[float, Field(ge=0, le=0.999)] = Field(0.9, description="SGD only.")
-    batch_size: Annotated[StrictInt, Field(ge=1, le=4096)] = 32
-    epochs: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
+    learning_rate: Annotated[StrictFloat, Field(gt=0, le=10)] = 0.01
+    momentum: Annotated[StrictFloat, Field(ge=0, le=0.999)] = Field(0.9, description="SGD only.")
+    batch_size: integer(ge=1, le=4096) = 32
+    epochs: integer(ge=1, le=1000) = Field(
         8, description="At most lab_max_epochs.")
-    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = Field(
+    seed: integer(ge=0, le=2**32 - 1) = Field(
         0, description="Initialisation and batch order; the same seed gives the same numbers.")
     depthwise_fan_in: Literal["kh_kw", "kh_kw_c"] = Field(
         "kh_kw", description="Fan-in of the depthwise initialisation: k*k (right) or k*k*C "
@@ -72,7 +75,7 @@ class LabTrainRequest(BaseModel):
         "none", description="'separable': a depthwise-separable layer (depthwise 3x3 x1, "
         "pointwise, + bias, ReLU) over the first layer's outputs before the pool, where the "
         "depthwise fan-in k*k*C differs from k*k.")
-    train_size: Annotated[StrictInt, Field(ge=10, le=10_000_000)] | None = Field(
+    train_size: integer(ge=10, le=10_000_000) | None = Field(
         None, description="Train on the first n training images (null: all of them).")
     upload: Annotated[str, Field(pattern="^[0-9a-f]{32}$")] | None = Field(
         None, description="With dataset 'mnist': the id POST /api/v1/lab/datasets gave an "
@@ -166,12 +169,15 @@ def prepare(body: JsonBody, settings: Settings, uploads: UploadStore | None = No
         lab.check(config, limits_of(settings))
     except ValueError as error:
         message = str(error)
-        status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
+        # The schema has checked types and ranges: what is left are fields that do not fit
+        # together (an upload with dataset 'digits'), or a lab_* limit.
+        status, code = ((413, "lab_limit") if "(lab_max" in message
+                        else (422, "invalid_configuration"))
         raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
     dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     if config.train_size is not None and config.train_size > len(dataset.train_labels):
         raise ApiError(
-            422, "invalid_value",
+            422, "invalid_configuration",
             f"train_size must be at most {len(dataset.train_labels)}, the training images of "
             f"{config.dataset}, got {config.train_size}", "train_size",
         )
@@ -289,7 +295,7 @@ async def train(
 class LabBackwardRequest(LabTrainRequest):
     """A run's settings and which training image to take one training step on."""
 
-    example: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = Field(
+    example: integer(ge=0, le=10_000_000) = Field(
         0, description="Index of the training image (in the fixed split).")
 
 
@@ -306,13 +312,16 @@ def backward_payload(body: JsonBody, settings: Settings, uploads: UploadStore
         lab.check(config, limits_of(settings))
     except ValueError as error:
         message = str(error)
-        status, code = (413, "lab_limit") if "(lab_max" in message else (422, "invalid_value")
+        # The schema has checked types and ranges: what is left are fields that do not fit
+        # together (an upload with dataset 'digits'), or a lab_* limit.
+        status, code = ((413, "lab_limit") if "(lab_max" in message
+                        else (422, "invalid_configuration"))
         raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
     dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     try:
         step = first_step(config, dataset, example, limits_of(settings))
     except ValueError as error:
-        raise ApiError(422, "invalid_value", str(error), "example") from None
+        raise ApiError(422, "invalid_configuration", str(error), "example") from None
     arguments = {name: value.tolist() if hasattr(value, "tolist") else value
                  for name, value in step["arguments"].items()}
     return {
@@ -365,7 +374,7 @@ def upload_dataset(form: RawForm, settings: Settings, uploads: UploadStore) -> d
             dataset = lab_datasets.mnist_from_upload(files, settings.lab_max_examples)
         except lab.DatasetError as error:
             field = next((name for name in files if name in str(error)), next(iter(files)))
-            raise ApiError(422, "invalid_value", str(error), field) from None
+            raise ApiError(422, "invalid_dataset", str(error), field) from None
         uploads.put(key, dataset)
     return {"upload": key, "dataset": "mnist", **dataset.describe()}
 
@@ -373,7 +382,7 @@ def upload_dataset(form: RawForm, settings: Settings, uploads: UploadStore) -> d
 def _upload_docs() -> dict[str, Any]:
     file_field = {"type": "string", "format": "binary"}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object",
+        "type": "object", "additionalProperties": False,
         "properties": {name: {**file_field, "description": description} for name, description in (
             ("npz", "Keras' mnist.npz (x_train, y_train, x_test, y_test)"),
             ("train_images", "train-images-idx3-ubyte(.gz)"),
@@ -381,6 +390,8 @@ def _upload_docs() -> dict[str, Any]:
             ("test_images", "t10k-images-idx3-ubyte(.gz)"),
             ("test_labels", "t10k-labels-idx1-ubyte(.gz)"),
         )},
+        # The npz, or the four IDX files (an IDX file that is not one is invalid_dataset).
+        "anyOf": [{"required": ["npz"]}, {"required": list(lab_datasets.IDX_NAMES)}],
     }}}}}
 
 

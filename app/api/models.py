@@ -7,6 +7,7 @@ file's SHA-256 (``app/models``), which only saves time.
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -45,8 +46,8 @@ def _model_error(error: Exception) -> ApiError:
 def _choice(parts: dict[str, FormPart], name: str, allowed: tuple[str, ...], default: str) -> str:
     if name not in parts:
         return default
-    value = parts[name].text().strip().lower()
-    if value not in allowed:
+    value = parts[name].text()
+    if value not in allowed:  # exactly the schema's enum
         raise ApiError(422, "invalid_value", f"{name} must be one of {', '.join(allowed)}, got "
                        f"{value!r}", name)
     return value
@@ -104,13 +105,17 @@ def _input_array(parts: dict[str, FormPart], settings: Settings) -> Any:
     return source.load("float32")
 
 
+# The schema's pattern of ``channel``: ASCII digits, at most 9 (no sign, space or ²).
+CHANNEL_PATTERN = "^[0-9]{1,9}$"
+
+
 def _channel(parts: dict[str, FormPart]) -> int:
     if "channel" not in parts:
         return 0
-    text = parts["channel"].text().strip()
-    if not text.isdigit():
-        raise ApiError(422, "invalid_value", f"channel must be an output channel number, got "
-                       f"{text[:40]!r}", "channel")
+    text = parts["channel"].text()
+    if re.fullmatch(CHANNEL_PATTERN[1:-1], text) is None:
+        raise ApiError(422, "invalid_value", f"channel must be an output channel number (at "
+                       f"most 9 digits 0-9), got {text[:40]!r}", "channel")
     return int(text)
 
 
@@ -161,7 +166,9 @@ def run_payload(form: RawForm, settings: Settings) -> dict[str, Any]:
 
 def _form_docs(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "properties": fields, "required": required},
+        # Only these fields: any other (even a part named "") is an unknown_field 422.
+        "schema": {"type": "object", "properties": fields, "required": required,
+                   "additionalProperties": False},
         "encoding": {"model": {"contentType": "application/octet-stream"}},
     }}}}
 
@@ -210,8 +217,9 @@ async def inspect_model(request: Request, settings: SettingsDep) -> Response:
         "layer": {"type": "string", "description": "A layer name from /models/inspect."},
         "input": {"type": "string", "description": "JSON: the input in the API's array format "
                   "(nested list or {dtype, shape, data}), NCHW as the model expects."},
-        "channel": {"type": "string", "default": "0", "description": "The output channel "
-                    "whose steps (window, weights, products, sum) are returned."},
+        "channel": {"type": "string", "default": "0", "pattern": CHANNEL_PATTERN,
+                    "description": "The output channel whose steps (window, weights, "
+                    "products, sum) are returned."},
         "output_encoding": _ENCODING_FIELD,
     }, ["model", "layer", "input"]),
 )

@@ -127,7 +127,7 @@ def _split(boundary: bytes, body: bytes) -> list[FormPart]:
             raise ApiError(400, "malformed_form", "a multipart part has no blank line after "
                            "its headers")
         name, filename = _disposition(headers)
-        if not name:
+        if name is None:  # name="" is a field name, an unknown one (a 422 in ``parse``)
             raise ApiError(400, "malformed_form", "a multipart part has no Content-Disposition "
                            "name")
         parts.append(FormPart(name, filename, data))

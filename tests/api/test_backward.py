@@ -82,6 +82,12 @@ def test_bad_backward_requests_are_refused_in_the_envelope(serve) -> None:
     wrong = {**body, "out_backprop": encoded(np.ones((1, 2, 2, 3)))}
     assert_error(httpx.post(server.url + PATH, json=wrong, timeout=30), 422,
                  "invalid_configuration", "out_backprop")
+    # A boolean among the numbers, even in another row than the numbers ([[true], [1]]).
+    mixed = {**body, "input": [[[[True, False], [1.0, 2.0]]] * 2],
+             "out_backprop": [[[[1.0, 1.0, 1.0]]]], "depthwise_filter": [[[[1.0, 1.0]]]]}
+    error = assert_error(httpx.post(server.url + PATH, json=mixed, timeout=30), 422,
+                         "invalid_array", "input")
+    assert "true or false" in error["message"]
     torch_body = {"op": "torch_conv2d", "input": [[[[1.0]]]], "weight": [[[[1.0]]]]}
     response = httpx.post(server.url + PATH, json=torch_body, timeout=30)
     assert_error(response, 422, "invalid_value", "op")

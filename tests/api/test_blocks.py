@@ -58,6 +58,18 @@ def test_limits(client_with) -> None:
                  "block")
 
 
+def test_integers_are_the_schemas_integers(client) -> None:
+    """An integer field takes 2 or 2.0 (JSON Schema's integer), never false, "2" or 2.5."""
+    for field, value in (("channel", False), ("channel", "0"), ("strides", True),
+                         ("in_channels", 2.5), ("fold_batch_norm", 1)):
+        error = assert_error(client.post(BLOCKS, json={field: value}), 422, "invalid_value",
+                             field)
+        assert field in error["message"]
+    response = client.post(BLOCKS, json={"in_channels": 4.0, "strides": 2.0, "channel": 0.0})
+    assert response.status_code == 200, response.text
+    assert response.json()["input_shape"][0] == 4
+
+
 def test_the_steps_of_a_stage(client) -> None:
     request = {"block": "mobilenet_v1", "in_channels": 3, "out_channels": 5, "strides": 2,
                "input_hw": 6, "output_encoding": "base64", "step_stage": "depthwise",
@@ -74,7 +86,10 @@ def test_the_steps_of_a_stage(client) -> None:
     np.testing.assert_allclose(decoded(steps["sum"]) + steps["bias"], gold, rtol=1e-6)
     pointwise = client.post(BLOCKS, json={**request, "step_stage": "pointwise", "channel": 4})
     assert decoded(pointwise.json()["steps"]["window"]).shape == (9, 3, 1, 1)
+    # A stage or a channel this block lacks: arguments that do not fit (not schema errors).
     assert_error(client.post(BLOCKS, json={**request, "step_stage": "depthwise_bn"}), 422,
-                 "invalid_value", "step_stage")
-    assert_error(client.post(BLOCKS, json={**request, "channel": 3}), 422, "invalid_value",
-                 "channel")
+                 "invalid_configuration", "step_stage")
+    assert_error(client.post(BLOCKS, json={**request, "step_stage": ""}), 422,
+                 "invalid_configuration", "step_stage")
+    assert_error(client.post(BLOCKS, json={**request, "channel": 3}), 422,
+                 "invalid_configuration", "channel")

@@ -82,6 +82,7 @@ def test_duplicate_keys_are_refused(client) -> None:
 
 @pytest.mark.parametrize("value", [
     [[[[True, 2]]]], [[[[1.5, False]]]], [[[[1, 2]], [[True, 3]]]],
+    [[[[True, False]], [[1, 2]]]],  # the booleans and the numbers in different rows
 ])
 def test_booleans_among_numbers_are_refused(client, value) -> None:
     body = {**examples.DEPTHWISE, "input": value, "filter": [[[[1], [1]]]]}

@@ -177,10 +177,14 @@ def test_a_disconnect_stops_a_run_nobody_else_watches(serve, monkeypatch) -> Non
         ({"channel_multiplier": 9}, 413, "lab_limit", "channel_multiplier"),
         ({"epochs": 2.5}, 422, "invalid_value", "epochs"),
         ({"filter": 8}, 422, "unknown_field", "filter"),
-        ({"train_size": 5000}, 422, "invalid_value", "train_size"),
+        ({"train_size": 5000}, 422, "invalid_configuration", "train_size"),
         ({"dataset": "mnist"}, 422, "lab_unavailable", "dataset"),
         ({"batch_size": 1, "epochs": 20}, 413, "lab_limit", "epochs"),
         ({"second_layer": "conv2d"}, 422, "invalid_value", "second_layer"),
+        # A number as the schema has it: never a boolean or a string (schema = server).
+        ({"optimizer": "sgd", "momentum": False}, 422, "invalid_value", "momentum"),
+        ({"optimizer": "sgd", "momentum": "0.5"}, 422, "invalid_value", "momentum"),
+        ({"learning_rate": True}, 422, "invalid_value", "learning_rate"),
     ],
 )
 def test_bad_requests_are_refused_in_the_envelope(serve, body, status, code, field) -> None:
@@ -233,10 +237,15 @@ def test_an_uploaded_mnist_trains_and_an_unknown_upload_is_named(serve) -> None:
     assert len(lines[1]["filters"]) == 8
     assert_error(post(server.url, {**body, "upload": "0" * 32}), 422, "lab_unavailable",
                  "upload")
-    assert_error(post(server.url, {**body, "dataset": "digits"}), 422, "invalid_value",
+    assert_error(post(server.url, {**body, "dataset": "digits"}), 422, "invalid_configuration",
                  "upload")
     broken = httpx.post(url, files={"npz": ("mnist.npz", b"not a zip")}, timeout=WAIT_SECONDS)
-    assert_error(broken, 422, "invalid_value", "npz")
+    # Not an npz: the file's own code (invalid_value is for what the schema states).
+    assert "not a .npz" in assert_error(broken, 422, "invalid_dataset", "npz")["message"]
+    form = httpx.get(server.url + "/openapi.json", timeout=WAIT_SECONDS).json()["paths"][
+        "/api/v1/lab/datasets"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert form["schema"]["anyOf"][0] == {"required": ["npz"]}  # an empty form is not valid
+    assert form["schema"]["additionalProperties"] is False
     assert_error(httpx.post(url, json={"npz": 1}, timeout=WAIT_SECONDS), 415,
                  "unsupported_media_type")
 

@@ -301,6 +301,18 @@ def test_the_form_itself(client) -> None:
     error = assert_error(run(client, data, "dw", [[1, 2], [3]]), 422, "invalid_array", "input")
     assert_error(inspect(client, data, output_encoding="hex"), 422, "invalid_value",
                  "output_encoding")
+    # A part named "" is a field this endpoint does not take, as the schema says
+    # (additionalProperties: false), not a malformed form.
+    assert_error(client.post(INSPECT, files={"model": ("m.onnx", data), "": ("x", b"1")}), 422,
+                 "unknown_field", "")
+    form = client.get("/openapi.json").json()["paths"][INSPECT]["post"]["requestBody"]
+    assert form["content"]["multipart/form-data"]["schema"]["additionalProperties"] is False
+    # Text fields exactly as the schema's enum and pattern: no other case, sign or digit.
+    assert_error(inspect(client, data, include_weights="TRUE"), 422, "invalid_value",
+                 "include_weights")
+    for channel in (" 1", "\u00b2", "1" * 10):
+        assert_error(run(client, data, "dw", _image((1, 4, 8, 8)), channel=channel), 422,
+                     "invalid_value", "channel")
     cut = client.post(INSPECT, content=b"--b\r\nContent-Disposition: form-data; name=model\r\n\r\n"
                       b"abc", headers={"content-type": "multipart/form-data; boundary=b"})
     assert "truncated" in assert_error(cut, 400, "malformed_form")["message"]
