@@ -108,9 +108,8 @@ def test_bad_settings_name_the_field(changes: dict, message: str) -> None:
 
 
 def test_the_run_cache_is_bounded_by_runs_and_bytes() -> None:
-    import asyncio
-
     from app.lab.runs import MemoryRunCache
+    from tests.faults.server import run_async  # the e2e tests leave a loop in this thread
 
     async def scenario() -> None:
         cache = MemoryRunCache(capacity=2, capacity_bytes=200)
@@ -124,7 +123,7 @@ def test_the_run_cache_is_bounded_by_runs_and_bytes() -> None:
         await cache.put("d", [{"event": "end", "numbers": [1.0] * 30}])  # evicts to fit
         assert await cache.get("d") is not None and len(cache) <= 2
 
-    asyncio.run(scenario())
+    run_async(scenario())
 
 
 def test_the_wrong_depthwise_fan_in_changes_the_training_curve() -> None:
