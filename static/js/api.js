@@ -129,12 +129,12 @@ async function errorFrom(response) {
   return new ApiError({ status: response.status, ...error });
 }
 
-async function postJson(path, body, signal) {
+async function postJson(path, body, signal, accept = "application/json") {
   let response;
   try {
     response = await fetch(API + path, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: accept },
       body: JSON.stringify(body),
       signal,
     });
@@ -389,19 +389,7 @@ export async function fetchPhoto(name, signal) {
  * nobody else watches).
  */
 export async function streamLab(body, onEvent, signal) {
-  let response;
-  try {
-    response = await fetch(API + "/lab/train", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
-      body: JSON.stringify(body),
-      signal,
-    });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError({ code: "offline", message: String(error.message || error) });
-  }
-  if (!response.ok) throw await errorFrom(response);
+  const response = await postJson("/lab/train", body, signal, "application/x-ndjson");
   await readLines(response, (line) => onEvent(JSON.parse(line)));
 }
 
@@ -458,19 +446,7 @@ export async function fetchLabStep(body, signal) {
 
 /** Stream a backward trace (POST /trace/backward, json encoding): `onEvent` gets each event. */
 export async function streamBackward(body, onEvent, signal) {
-  let response;
-  try {
-    response = await fetch(API + "/trace/backward", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/x-ndjson" },
-      body: JSON.stringify(body),
-      signal,
-    });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError({ code: "offline", message: String(error.message || error) });
-  }
-  if (!response.ok) throw await errorFrom(response);
+  const response = await postJson("/trace/backward", body, signal, "application/x-ndjson");
   await readLines(response, (line) => onEvent(JSON.parse(line)));
 }
 
