@@ -53,7 +53,7 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "app.healthcheck"]
+    CMD ["python", "-m", "app.web.healthcheck"]
 # Exec form: `convlens` is PID 1 itself, no shell in between, so SIGTERM reaches uvicorn
 # and open streams get CONVLENS_GRACEFUL_SHUTDOWN_SECONDS to finish.
 CMD ["convlens", "serve"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from app.blas import limit_blas_threads
 from app.settings import Settings
+from app.web.blas import limit_blas_threads
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         limit_blas_threads()  # before uvicorn imports the app (and NumPy) in any worker
         import uvicorn
 
-        from app.server import server_options
+        from app.web.server import server_options
 
         uvicorn.run(
             "app.main:app",

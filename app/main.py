@@ -6,10 +6,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.blas import limit_blas_threads
-from app.memory import TrimWhenIdle, limit_arenas
-from app.server import HeadAsGet
 from app.settings import STATIC_DIR, Settings
+from app.web.blas import limit_blas_threads
+from app.web.memory import TrimWhenIdle, limit_arenas
+from app.web.server import HeadAsGet
 
 # Before anything imports NumPy (the API does, inside create_app).
 limit_blas_threads()
@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     application = FastAPI(
         title="ConvLens",
-        # The docs pages are app.docs's: the same pages with their assets served offline.
+        # The docs pages are app.web.docs's: the same pages with their assets served offline.
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -35,9 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     limit_arenas(settings.malloc_arenas)  # before the worker threads allocate
     application.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from app import docs, pages
     from app.api import include_api
-    from app.security import protect
+    from app.web import docs, pages
+    from app.web.security import protect
 
     include_api(application)
     if settings.trim_idle_memory:

@@ -71,10 +71,10 @@ class Settings:
     # above the balancer's idle timeout, or it reuses a connection the app is closing.
     keep_alive_seconds: int = 5
     # The request line and headers of one request, in bytes: past it, 431 and the
-    # connection closed (app.server's protocol; uvicorn alone has no such limit).
+    # connection closed (app.web.server's protocol; uvicorn alone has no such limit).
     max_header_bytes: int = 64 * 1024
     # glibc malloc arenas the worker threads share (0: glibc's default of 8 per core);
-    # free memory goes back to the system whenever no request is in flight (app.memory).
+    # free memory goes back to the system whenever no request is in flight (app.web.memory).
     malloc_arenas: int = 2
     # Give free heap pages back (malloc_trim) whenever the last request in flight ends.
     trim_idle_memory: bool = True

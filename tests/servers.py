@@ -37,8 +37,8 @@ def running_server(app: object) -> Iterator[LiveServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    from app.server import server_options
     from app.settings import Settings
+    from app.web.server import server_options
 
     settings = getattr(getattr(app, "state", None), "settings", None) or Settings()
     config = uvicorn.Config(

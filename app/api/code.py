@@ -6,13 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from app import codegen
 from app.api import configs, examples
 from app.api.body import JsonBody, body_docs, get_settings, json_body
 from app.api.errors import ERROR_RESPONSES
 from app.api.responses import json_response
 from app.api.schemas import CODE_MODELS, CodeRequest, CodeResponse
 from app.settings import Settings
+from app.teaching import codegen
 
 router = APIRouter(tags=["code"])
 

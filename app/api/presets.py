@@ -1,4 +1,4 @@
-"""``GET /api/v1/presets``: sample inputs and named kernels, made by ``app.presets``."""
+"""``GET /api/v1/presets``: sample inputs and named kernels, made by ``app.teaching.presets``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from app import engine, photos, presets
+from app import engine
 from app.api.arrays import to_json_values
 from app.api.cache import Answer
 from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope
+from app.teaching import photos, presets
 
 router = APIRouter(tags=["presets"])
 
@@ -102,7 +103,7 @@ def get_photo(
     name: Annotated[str, Path(description="house, fruit or mountains", max_length=40,
                               examples=["house"])],
 ) -> Response:
-    """The page's built-in photos (``app.photos``): drawn in NumPy, encoded as PNG, so the
+    """The page's built-in photos (``app.teaching.photos``): drawn in NumPy, encoded as PNG, so the
     page reads them exactly as it reads an uploaded photo, and resamples them from the
     original (96x96) to any input size."""
     if name not in photos.PHOTOS:

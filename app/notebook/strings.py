@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.pages import strings
+from app.web.pages import strings
 
 LANGUAGES = ("en", "zh-CN")
 

@@ -23,7 +23,7 @@ from app.notebook.bundle import widget_css, widget_esm
 from app.notebook.strings import catalogue
 from app.settings import Settings
 
-# The page's stream options (STREAM_OPTIONS in static/js/api.js; a test keeps them equal).
+# The page's stream options (STREAM_OPTIONS in static/js/core/api.js; a test keeps them equal).
 ENCODING, PRECISION, DETAIL, CHUNK_SIZE = "binary", 17, "compact", 1024
 OPS = ("conv2d", "depthwise_conv2d", "separable_conv2d", "torch_conv2d")
 # The filter argument each op's limits name in their messages.

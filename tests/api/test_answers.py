@@ -14,10 +14,10 @@ import json
 import httpx
 import numpy as np
 
-from app import presets
 from app.answers import FlightFailed, LocalFlight, MemoryStore
 from app.main import create_app
 from app.settings import Settings
+from app.teaching import presets
 from tests.faults.server import classroom_trace, separable_config
 from tests.servers import running_server
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(600)
 
 MANIFEST = PROJECT_DIR / "deploy" / "kubernetes.yaml"
 REQUEST_TIMEOUT_SECONDS = 300.0
-# app.memory trims when the last request ends, at most once a second.
+# app.web.memory trims when the last request ends, at most once a second.
 TRIM_SECONDS = 1.1
 
 
@@ -201,7 +201,7 @@ IDLE_SLACK_BYTES = 48 * 2**20
 
 def test_memory_goes_back_once_the_load_ends(tmp_path: Path) -> None:
     """Sixteen concurrent large answers (about 150 MiB at once), then nothing: within a
-    second and a half the worker is back near its idle size (app.memory: glibc keeps
+    second and a half the worker is back near its idle size (app.web.memory: glibc keeps
     freed heap otherwise; this load left 199 MiB of a 86 MiB worker held for good)."""
     from concurrent.futures import ThreadPoolExecutor
 

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app import presets
 from app.api import examples
+from app.teaching import presets
 from tests.api.helpers import OP_PATHS, assert_error
 from tests.api.test_ops import CONFIGURATIONS, RNG_SEED, build
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from app.api.errors import CODES
-from app.blas import BLAS_THREAD_VARIABLES
+from app.web.blas import BLAS_THREAD_VARIABLES
 
 
 def test_importing_the_asgi_app_limits_blas_to_one_thread_before_numpy_loads() -> None:

@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app import codegen, engine
+from app import engine
 from app.api import examples
 from app.main import create_app
 from app.settings import Settings
+from app.teaching import codegen
 from tests.api.helpers import OP_PATHS, decoded
 from tests.engine.test_ops import draw_tf_case, draw_torch_case
 from tests.references import REASON

@@ -114,8 +114,8 @@ def test_the_healthcheck_asks_the_health_endpoint() -> None:
     checks = all_of("HEALTHCHECK")
     assert len(checks) == 1
     command = dockerfile.healthcheck_command(checks[0].args)
-    assert command == ["python", "-m", "app.healthcheck"]
-    source = (REPO / "app" / "healthcheck.py").read_text("utf-8")
+    assert command == ["python", "-m", "app.web.healthcheck"]
+    source = (REPO / "app" / "web" / "healthcheck.py").read_text("utf-8")
     assert "/api/v1/health" in source
 
 

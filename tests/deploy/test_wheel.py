@@ -150,7 +150,7 @@ def test_installed_wheel_serves_page_assets_plotly_openapi_and_docs(
         status, _, docs = fetch(base + "/docs")
         assert status == 200
         loaded = re.findall(r'(?:src|href)="(/[^"]+)"', docs.decode())
-        # Offline docs (app/docs.py) load Swagger UI from the app: then it must be installed too.
+        # Offline docs (app/web/docs.py) load Swagger UI from the app: so it must be installed.
         assert any(url.endswith(".js") for url in loaded) or "https://" in docs.decode(), loaded
         for url in loaded:
             assert fetch(base + url)[0] == 200, url

@@ -1,7 +1,7 @@
 """/docs (Swagger UI) and /redoc (ReDoc) in Chromium with every request outside the app blocked.
 
 On a classroom network without internet the docs must still render every operation:
-their scripts, styles and fonts come from the app (app/docs.py), under the docs' CSP.
+their scripts, styles and fonts come from the app (app/web/docs.py), under the docs' CSP.
 The ``demo`` fixture refuses and records any request not addressed to the app, and
 records console errors (a CSP refusal is one).
 """

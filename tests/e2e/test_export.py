@@ -115,7 +115,7 @@ def final_output_cell(demo: Demo, region: dict) -> tuple[int, int]:
 
 
 def save(name: str, pixels: np.ndarray) -> None:
-    from app.photos.png import encode_png
+    from app.teaching.photos.png import encode_png
 
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"{name}.png").write_bytes(encode_png(np.ascontiguousarray(pixels)))

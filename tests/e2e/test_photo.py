@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.photos.png import encode_png
+from app.teaching.photos.png import encode_png
 from tests.e2e.conftest import TIMEOUT_MS, Demo
 
 pytestmark = pytest.mark.e2e

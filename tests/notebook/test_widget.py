@@ -34,10 +34,10 @@ def lines(payload: bytes) -> list[dict[str, Any]]:
 
 
 def page_stream_options() -> dict[str, Any]:
-    """STREAM_OPTIONS of static/js/api.js: what the page asks the API for."""
+    """STREAM_OPTIONS of static/js/core/api.js: what the page asks the API for."""
     from app.settings import STATIC_DIR
 
-    source = (STATIC_DIR / "js" / "api.js").read_text("utf-8")
+    source = (STATIC_DIR / "js" / "core" / "api.js").read_text("utf-8")
     literal = re.search(r"export const STREAM_OPTIONS = (\{[^}]*\});", source)
     assert literal, "STREAM_OPTIONS not found in api.js"
     return json.loads(re.sub(r"(\w+):", r'"\1":', literal.group(1)))
@@ -194,8 +194,8 @@ def test_limits_are_the_apis() -> None:
 
 def test_bundle_reuses_the_pages_modules() -> None:
     sources = module_sources()
-    for page_module in ("trace.js", "views/stage.js", "views/depthwise.js", "views/pointwise.js",
-                        "views/arithmetic.js", "views/numbers.js", "player.js"):
+    for page_module in ("core/trace.js", "views/stage.js", "views/depthwise.js", "views/pointwise.js",
+                        "views/arithmetic.js", "views/numbers.js", "core/player.js"):
         assert page_module in sources
     assert list(sources)[-1] == "notebook/widget.js"  # dependencies first
     esm = widget_esm()

@@ -3,7 +3,7 @@ under it, and nothing is refused.
 
 plotly.js styles its charts through one ``<style id="plotly.js-style-global">`` that it
 creates empty and fills with CSSOM calls; the policy allows exactly the empty inline
-stylesheet for that (see app/security.py). Its map stylesheet is skipped when the page
+stylesheet for that (see app/web/security.py). Its map stylesheet is skipped when the page
 holds an element with that sheet's id, as the page does.
 """
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.security import EMPTY_STYLE_HASH
 from app.settings import Settings
+from app.web.security import EMPTY_STYLE_HASH
 
 SEED_TRACE = {
     "op": "depthwise_conv2d",
@@ -131,7 +131,7 @@ def test_the_docs_pages_allow_exactly_their_inline_script_and_nothing_remote(
     response = client.get(path)
     assert response.status_code == 200
     policy = directives(response.headers["content-security-policy"])
-    # Every asset from the app itself (app/docs.py): no CDN, no remote font or image.
+    # Every asset from the app itself (app/web/docs.py): no CDN, no remote font or image.
     for name, values in policy.items():
         assert not [value for value in values if "//" in value or value == "https:"], name
     assert "https://" not in response.text and "http://" not in response.text

@@ -1,4 +1,4 @@
-"""The server's own limits and answers (``app.server``), through raw sockets on a real
+"""The server's own limits and answers (``app.web.server``), through raw sockets on a real
 uvicorn: request headers bounded by ``max_header_bytes`` (431), a request that is not
 HTTP answered in the envelope, both with the security headers."""
 
@@ -15,8 +15,8 @@ import pytest
 
 from app import cli
 from app.main import create_app
-from app.server import LimitedHttpToolsProtocol
 from app.settings import Settings
+from app.web.server import LimitedHttpToolsProtocol
 
 LIMIT = 8 * 1024
 SOCKET_TIMEOUT_SECONDS = 10.0

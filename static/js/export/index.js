@@ -4,7 +4,7 @@
 // window, the current cell, the formula and the legends included. A run's timing is the
 // player's: at `speed` steps/s each step lasts 1/speed s (GIF frame delays; WebM frames
 // recorded in real time), and its last frame is the last step fully drawn.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { GifWriter, gifTiming } from "./gif.js";
 import { renderStage } from "./render.js";
 

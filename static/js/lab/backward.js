@@ -1,9 +1,9 @@
 // The backward pass of one training step, step by step, drawn with the page's Player:
 // the server computes every value (POST /lab/backward for the step's first-layer request,
 // POST /trace/backward for its steps); this module only looks up step k and draws it.
-import { fetchLabStep, streamBackward } from "../api.js";
-import { language, t } from "../i18n.js";
-import { Player } from "../player.js";
+import { fetchLabStep, streamBackward } from "../core/api.js";
+import { language, t } from "../core/i18n.js";
+import { Player } from "../core/player.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const number = new Intl.NumberFormat(language, { maximumFractionDigits: 3, minimumFractionDigits: 3 });

@@ -1,7 +1,7 @@
 // The runs' curves with plotly: test accuracy and training loss per epoch, one colour per
 // run, redrawn with Plotly.react as epochs arrive (only what the server sent is drawn).
-import { loadPlotly } from "../api.js";
-import { t } from "../i18n.js";
+import { loadPlotly } from "../core/api.js";
+import { t } from "../core/i18n.js";
 
 export const HUES = ["#0072B2", "#E69F00", "#009E73", "#CC79A7"];
 

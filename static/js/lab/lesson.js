@@ -1,9 +1,9 @@
 // Lesson 4's way into the lab: the seed's four experiments trained by the server (the same
 // runs as the lab's "seed" preset, so a class shares one training and later askers get the
 // cached numbers), their final test accuracies in a sentence, and a link to the lab.
-import { streamLab } from "../api.js";
-import { config } from "../config.js";
-import { language, t } from "../i18n.js";
+import { streamLab } from "../core/api.js";
+import { config } from "../core/config.js";
+import { language, t } from "../core/i18n.js";
 
 const format = new Intl.NumberFormat(language, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 

@@ -2,9 +2,9 @@
 // (POST /api/v1/lab/train), their curves, learned filters, costs and a verdict computed
 // from what the runs actually did. State (preset, dataset, seed, epochs, each run's first
 // layer and M) lives in one table mirrored to the URL hash.
-import { uploadLabDataset } from "../api.js";
-import { config } from "../config.js";
-import { language, t } from "../i18n.js";
+import { uploadLabDataset } from "../core/api.js";
+import { config } from "../core/config.js";
+import { language, t } from "../core/i18n.js";
 import { BackwardView } from "./backward.js";
 import { drawCurves } from "./charts.js";
 import { RunCard } from "./runs.js";

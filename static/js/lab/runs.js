@@ -1,6 +1,6 @@
 // One run of the lab: its card (settings, live numbers, learned filters) and its stream.
-import { ApiError, streamLab } from "../api.js";
-import { language, t } from "../i18n.js";
+import { ApiError, streamLab } from "../core/api.js";
+import { language, t } from "../core/i18n.js";
 import { drawFilters } from "./filters.js";
 import { HUES } from "./charts.js";
 

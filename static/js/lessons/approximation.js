@@ -1,7 +1,7 @@
 // Lesson 4: why channel_multiplier=1 on a grayscale input is weak. A chosen standard
 // kernel bank [3, 3, 1, 4] (Sobel x, Sobel y, Laplacian, sharpen), its best separable
 // approximation for M = 1 (/factorize), and the error against M as a chart.
-import { presetKernel, randomIntegers } from "../data.js";
+import { presetKernel, randomIntegers } from "../controls/data.js";
 import { showLabNumbers } from "../lab/lesson.js";
 import { CHART_CONFIG, chartLayout, escapeHtml, failed, formatNumber, kernelRows, loading, matrixHtml, rich, t } from "./common.js";
 

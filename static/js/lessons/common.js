@@ -1,7 +1,7 @@
 // Helpers the lesson widgets share: markup from translated text, number tables,
 // and the page's arrays as API request bodies. Every number drawn here came from
 // the server; the helpers only format and index.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { escapeHtml, exact, formatNumber } from "../views/format.js";
 
 export { escapeHtml, exact, formatNumber, t };

@@ -1,7 +1,7 @@
 // Lesson 6: groups from standard (1) through grouped to depthwise (C). A slider over the
 // valid group counts sets the page's `groups`; the server answers the connectivity, the
 // TF and PyTorch weight shapes, and the output four ways (/lessons/groups).
-import { translateComments } from "../codecomments.js";
+import { translateComments } from "../code/comments.js";
 import { escapeHtml, exact, failed, formatNumber, rich, t } from "./common.js";
 
 const METHODS = ["tf_conv2d", "tf_split_concat", "tf_depthwise_sum", "torch_groups"];

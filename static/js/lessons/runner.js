@@ -1,9 +1,9 @@
 // Runs a lesson: opening one sets the controls (its patch over the defaults), the
 // step buttons (and PageUp/PageDown in presenter mode) walk through its steps, and
 // its widget follows the live configuration. Lesson and step live in the URL.
-import { buildProblem } from "../data.js";
-import { defaults, changesTrace } from "../state.js";
-import { validate } from "../validate.js";
+import { buildProblem } from "../controls/data.js";
+import { defaults, changesTrace } from "../core/state.js";
+import { validate } from "../controls/validate.js";
 import { LESSONS } from "./catalog.js";
 import { rich, t } from "./common.js";
 

@@ -1,6 +1,6 @@
 // Lesson 7: one kernel shared by every channel, without mixing. The server computes it
 // three ways (/lessons/shared_kernel); the code shows how to write it.
-import { translateComments } from "../codecomments.js";
+import { translateComments } from "../code/comments.js";
 import { channelRows, escapeHtml, failed, loading, matrixHtml, rich, t } from "./common.js";
 
 const CODE = {

@@ -2,8 +2,8 @@
 // as one configuration — its stages in order, every intermediate map, BatchNorm's scale and
 // shift, each stage's cost — from POST /api/v1/blocks; and the lesson "the inverted residual:
 // why expand, why linear at the end", whose steps set the configuration (kept in the URL).
-import { decodeArray, runBlock } from "../api.js";
-import { t } from "../i18n.js";
+import { decodeArray, runBlock } from "../core/api.js";
+import { t } from "../core/i18n.js";
 import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
 
 const $ = (selector) => document.querySelector(selector);

@@ -2,9 +2,9 @@
 // as kernels with per-channel statistics, and a run (/models/run): onnxruntime's activations,
 // ConvLens' output for the same layer, and the engine's steps of one output channel.
 // Everything drawn comes from the server; the browser only builds the input image.
-import { decodeArray, fetchModelFile, fetchPhoto, inspectModel, runModelLayer } from "../api.js";
-import { config } from "../config.js";
-import { t } from "../i18n.js";
+import { decodeArray, fetchModelFile, fetchPhoto, inspectModel, runModelLayer } from "../core/api.js";
+import { config } from "../core/config.js";
+import { t } from "../core/i18n.js";
 import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
 
 const $ = (selector) => document.querySelector(selector);

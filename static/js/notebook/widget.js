@@ -2,10 +2,10 @@
 // arithmetic and numbers, mounted in a notebook output. The trace arrives once, as
 // the API's NDJSON bytes in the `_trace` trait; `step` and `speed` are traits, so
 // Python drives the player and reads it back. Nothing here computes a value.
-import { decodeEvent } from "../api.js";
-import { t } from "../i18n.js";
-import { Player, playerActions } from "../player.js";
-import { TraceStore } from "../trace.js";
+import { decodeEvent } from "../core/api.js";
+import { t } from "../core/i18n.js";
+import { Player, playerActions } from "../core/player.js";
+import { TraceStore } from "../core/trace.js";
 import { arithmeticHtml, formulaText } from "../views/arithmetic.js";
 import { renderLegends } from "../views/legend.js";
 import { numbersHtml, stepSummary } from "../views/numbers.js";

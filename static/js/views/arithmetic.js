@@ -1,7 +1,7 @@
 // The numbers of one step, as text: window values × weights = products, then
 // the sum (standard: per input channel of the group, then one sum; pointwise:
 // the vector, the weights and the O sums). Every number is the server's.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { hueClass } from "./colors.js";
 import { escapeHtml, exact, formatNumber } from "./format.js";
 

@@ -2,7 +2,7 @@
 // and separable convolution for the current shapes (numbers from the server's
 // costs endpoint), as a table and a Plotly chart. plotly.js is loaded only
 // when this panel is first opened: it takes seconds to parse.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { escapeHtml } from "./format.js";
 
 const LAYERS = ["standard", "grouped", "depthwise", "pointwise", "separable"];

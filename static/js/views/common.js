@@ -1,6 +1,6 @@
 // Helpers shared by the stage views: scales, output-map filling by index
 // arithmetic, wires between grids.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { niceMax } from "./colors.js";
 import { svgElement } from "./grid.js";
 

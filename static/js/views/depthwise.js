@@ -1,7 +1,7 @@
 // The depthwise stage: one lane per input channel q. Its padded grid (padding
 // hatched) carries the sliding window; it fans out to M branches, kernel
 // w[:, :, q, r] then output map q*M + r, which fills cell by cell.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { channelHue, maxAbs } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import {

@@ -3,7 +3,7 @@
 // (a 32×32×8 input with M = 4, a projector at the back of a hall). It draws what
 // the step's frame carries: the window values (padding cells hatched), the
 // weights and the sum, all from the server.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { formatNumber } from "./format.js";
 import { Heatmap } from "./grid.js";
 import { cellForFont, labelHeight, labelWidth, NUMBER_FONT, readability, textWidth } from "./layout.js";

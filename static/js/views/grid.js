@@ -1,7 +1,7 @@
 // A heatmap: dense cells on a <canvas>, marks (the kernel window, dilation taps,
 // the current cell) as boxes on an overlay, moved by transforms. It draws what
 // it is given; it never derives a value.
-import { canvasColors } from "../theme.js";
+import { canvasColors } from "./theme.js";
 import { LUT, lutIndex, textColor } from "./colors.js";
 import { formatNumber } from "./format.js";
 import { NUMBER_FONT, numberFont } from "./layout.js";

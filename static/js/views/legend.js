@@ -1,7 +1,7 @@
 // The colour legends of the current stage: one scale for its feature maps, one
 // for its weights, both symmetric around zero; and when the input is a photo, the
 // input's own scale (0 … 1 in each channel's colour, photo.js).
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { LUT } from "./colors.js";
 import { formatNumber } from "./format.js";
 

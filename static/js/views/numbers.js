@@ -1,7 +1,7 @@
 // The text view: the current step and the feature maps as tables, for screen
 // readers, for copying into course notes, and for the tests. Cells not written
 // yet at this step show "·".
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { at } from "./common.js";
 import { escapeHtml, exact, formatNumber } from "./format.js";
 

@@ -1,7 +1,7 @@
 // The pointwise stage of a separable convolution: for the current pixel (i, j),
 // the C·M vector z read across the depthwise maps, the C·M × O matrix of 1×1
 // weights, and the O outputs at that pixel; then the full output maps.
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import { at, el, fitCell, partialMap, stageScales } from "./common.js";

@@ -3,8 +3,8 @@
 // theme, embed mode, and the few settings a lesson step asks for while presenter
 // mode hides the settings panel. Stage views read the result from layout.js.
 import { LESSONS } from "../lessons/catalog.js";
-import { applyTheme } from "../theme.js";
-import { ZOOMS } from "../state.js";
+import { applyTheme } from "./theme.js";
+import { ZOOMS } from "../core/state.js";
 import { setReadability } from "./layout.js";
 
 const $ = (selector) => document.querySelector(selector);

@@ -1,7 +1,7 @@
 // Standard and grouped convolution with the same machinery: every input channel
 // of the current output's group carries the window and its slice of that
 // output's filter, and all of them feed one output map (fan-in).
-import { t } from "../i18n.js";
+import { t } from "../core/i18n.js";
 import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
 import { Heatmap, svgElement } from "./grid.js";
 import {

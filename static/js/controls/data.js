@@ -3,7 +3,7 @@
 // convolution's *arguments*; every result comes from the server.
 //
 // Tensors here are {shape, data} with `data` a Float64Array in row-major order.
-import { PHOTO_SOURCES } from "./state.js";
+import { PHOTO_SOURCES } from "../core/state.js";
 
 /** A tensor of zeros. */
 export function zeros(shape) {

@@ -8,7 +8,7 @@ and shaded (blur and sharpen show their rims), the mountains have diagonal ridge
 a mirrored lake (emboss gives them relief). Made here rather than shipped, so their
 licence is the project's.
 
-``photo_png(name)`` encodes one as a PNG (``app.photos.png``), the form the page
+``photo_png(name)`` encodes one as a PNG (``app.teaching.photos.png``), the form the page
 reads an uploaded photo in.
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.photos.png import encode_png
+from app.teaching.photos.png import encode_png
 
 SIZE = 96  # the originals: larger than any input the page asks for (64), so it downsamples
 

@@ -1,6 +1,6 @@
 // Ready-made demos: each is a full set of parameters over the defaults, so an
 // example means the same thing whatever was on screen before.
-import { defaults } from "./state.js";
+import { defaults } from "../core/state.js";
 
 const EXAMPLES = {
   // DESIGN.md's seed example: out[0, 0, 0] = [0, 36, 9, 27], out[0, 0, 1] = [0, 54, 9, 27].

@@ -1,4 +1,4 @@
-"""``python -m app.healthcheck``: exit 0 when the local server answers ``/api/v1/health``.
+"""``python -m app.web.healthcheck``: exit 0 when the local server answers ``/api/v1/health``.
 
 The container's HEALTHCHECK. Standard library only (the slim image has no curl);
 the port comes from ``CONVLENS_PORT`` like the server's.

@@ -43,7 +43,7 @@ def assets_dir() -> Path:
 
 
 def docs_paths() -> tuple[str, ...]:
-    """The HTML pages that start their widget with an inline script (see app/security.py)."""
+    """The HTML pages that start their widget with an inline script (see app/web/security.py)."""
     return (DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL)
 
 

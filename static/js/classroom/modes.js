@@ -1,12 +1,12 @@
 // Classroom features: presenter mode (full screen, large type, keyboard only), quiz
 // mode (type the next value or the parameter count, checked against what the server
 // sent); exports live in export/.
-import { buildProblem } from "./data.js";
-import { t } from "./i18n.js";
-import { changesTrace } from "./state.js";
-import { validate } from "./validate.js";
-import { formatNumber } from "./views/format.js";
-import { bindExport } from "./export/index.js";
+import { buildProblem } from "../controls/data.js";
+import { t } from "../core/i18n.js";
+import { changesTrace } from "../core/state.js";
+import { validate } from "../controls/validate.js";
+import { formatNumber } from "../views/format.js";
+import { bindExport } from "../export/index.js";
 
 const $ = (selector) => document.querySelector(selector);
 

@@ -1,7 +1,7 @@
 // The settings form <-> the state: every element with data-param shows its
 // parameter and writes it back; problems are shown next to their control.
-import { t } from "./i18n.js";
-import { PARAMS } from "./state.js";
+import { t } from "../core/i18n.js";
+import { PARAMS } from "../core/state.js";
 import { relevantParams } from "./validate.js";
 import {
   KERNEL_CONSTANTS, KERNEL_PRESETS, kernelLayout, sliceEdited, sliceToken, withSliceToken, withoutSliceEdits,

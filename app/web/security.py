@@ -5,7 +5,7 @@
   learning platform can embed the page.
 - ``X-Content-Type-Options: nosniff`` (a JSON error quoting ``<script>`` stays
   JSON) and ``Referrer-Policy: no-referrer`` (the page's URL holds a whole demo).
-- The interactive API docs (``/docs``, ``/redoc``, app/docs.py) load Swagger UI / ReDoc
+- The interactive API docs (``/docs``, ``/redoc``, app/web/docs.py) load Swagger UI / ReDoc
   from the app and start them with one inline script: they get their own policy
   allowing exactly that script (by its hash) and inline styles, nothing from elsewhere.
 - CORS (``Settings.allowed_origins``) applies to ``/api/`` only, never sends
@@ -49,7 +49,7 @@ PAGE_POLICY = {
     "form-action": "'self'",
 }
 
-# The docs pages load every asset from the app (app/docs.py): the page's policy, plus
+# The docs pages load every asset from the app (app/web/docs.py): the page's policy, plus
 # the hash of their one inline script (added per answer), and inline styles, with which
 # Swagger UI and ReDoc (styled-components) style their widgets. ReDoc runs its search
 # in a worker made from a blob.
@@ -88,7 +88,7 @@ def frame_options(frame_ancestors: str) -> str | None:
 
 
 def security_headers(settings: Settings) -> dict[str, str]:
-    """The headers every answer carries (also the server's own, ``app.server``)."""
+    """The headers every answer carries (also the server's own, ``app.web.server``)."""
     headers = {
         "content-security-policy": content_security_policy(settings),
         "x-content-type-options": "nosniff",
@@ -201,12 +201,12 @@ def protect(application: FastAPI, settings: Settings) -> None:
     The headers wrap even Starlette's ServerErrorMiddleware (which ``add_middleware``
     cannot reach), so a 500 carries them too.
     """
-    from app.deadlines import Deadlines
+    from app.web.deadlines import Deadlines
 
     if settings.allowed_origins:
         application.add_middleware(ApiCors, allowed_origins=settings.allowed_origins)
     application.add_middleware(Deadlines, settings=settings)
-    from app.docs import docs_paths
+    from app.web.docs import docs_paths
 
     build_stack = application.build_middleware_stack
 

@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.errors import envelope
-from app.security import security_headers
 from app.settings import Settings
+from app.web.security import security_headers
 
 _REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 

@@ -4,7 +4,7 @@
 // string table (static/i18n/<language>.json) is replaced by that entry's value.
 // "{name}" in an entry's English text matches any text, carried into the value.
 // A comment without an entry stays English (a test lists them for the Chinese page).
-import { config } from "./config.js";
+import { config } from "../core/config.js";
 
 const PREFIX = "code.comment: ";
 

@@ -1,4 +1,4 @@
-"""Built-in photos (app.photos): made in code, in [0, 1], photo-like, served as PNG."""
+"""Built-in photos (app.teaching.photos): made in code, in [0, 1], photo-like, served as PNG."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.photos import PHOTOS, SIZE, photo_array, photo_png
-from app.photos.png import encode_png
 from app.settings import Settings
+from app.teaching.photos import PHOTOS, SIZE, photo_array, photo_png
+from app.teaching.photos.png import encode_png
 
 
 def decode_png(data: bytes) -> np.ndarray:

@@ -1,6 +1,6 @@
 // "Edit a value": pick a cell (by clicking a grid or typing its position) and
 // set it. Edits live in the state as text, so they are part of the URL.
-import { t } from "./i18n.js";
+import { t } from "../core/i18n.js";
 import { kernelLayout, withEdit } from "./data.js";
 
 /** Shape of each editable grid for the current values: [slices, rows, cols]. */

@@ -1,10 +1,10 @@
 // The Code tab: TensorFlow, Keras and PyTorch code for the current configuration,
 // written by the server (/code), with a copy button. Fetched when the tab is open.
-import { translateComments } from "./codecomments.js";
-import { buildProblem } from "./data.js";
-import { t } from "./i18n.js";
-import { changesTrace } from "./state.js";
-import { validate } from "./validate.js";
+import { translateComments } from "./comments.js";
+import { buildProblem } from "../controls/data.js";
+import { t } from "../core/i18n.js";
+import { changesTrace } from "../core/state.js";
+import { validate } from "../controls/validate.js";
 
 const $ = (selector) => document.querySelector(selector);
 const FLAVOURS = ["tf", "keras", "pytorch"];

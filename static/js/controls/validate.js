@@ -1,8 +1,8 @@
 // Which settings make sense together. A problem is explained next to its control
 // (and nothing is clamped); the server checks again and has the last word
 // (its messages are shown the same way).
-import { PARAMS, PHOTO_SOURCES } from "./state.js";
-import { t } from "./i18n.js";
+import { PARAMS, PHOTO_SOURCES } from "../core/state.js";
+import { t } from "../core/i18n.js";
 
 /** The parameters that matter for an operation (the others are hidden). */
 export function relevantParams(values) {

@@ -15,10 +15,10 @@
 // covers). Photos are drawn in their own colours (`inputPalette`: channel R in reds, G
 // in greens, B in blues, grey in greys, 0 … 1), on a scale of their own, apart from the
 // feature maps' diverging scale.
-import { fetchPhoto } from "./api.js";
+import { fetchPhoto } from "../core/api.js";
 import { decodeImage, encodeImage } from "./data.js";
-import { t } from "./i18n.js";
-import { PHOTO_SOURCES } from "./state.js";
+import { t } from "../core/i18n.js";
+import { PHOTO_SOURCES } from "../core/state.js";
 
 export const BUILT_IN_PHOTOS = PHOTO_SOURCES.filter((source) => source !== "image");
 const ORIGINAL_SIDE = 256; // the input is at most 64 px: 4× to resample from
