@@ -77,414 +77,198 @@ def starts(message: str) -> str:
     return "^" + re.escape(message)
 
 
+def case(case_id: str, call: Callable[[], Any], message: str, *, whole: bool = True) -> Any:
+    """One row of the table: ``call`` raises a ValueError whose message is ``message``, the
+    whole of it, or (``whole=False``) its start."""
+    return pytest.param(call, full(message) if whole else starts(message), id=case_id)
+
+
+FINITE = "must contain only finite numbers (no NaN or infinity)"
+
+
 CASES = [
     # ---- shapes: wrong number of dimensions
-    pytest.param(
-        depthwise(input=np.ones((5, 5, 4))), full("input must be 4-D, got shape [5, 5, 4]"),
-        id="input-3d",
-    ),
-    pytest.param(
-        depthwise(filter=np.ones((3, 3, 4))), full("filter must be 4-D, got shape [3, 3, 4]"),
-        id="filter-3d",
-    ),
-    pytest.param(
-        standard(filters=np.ones((3, 3))), full("filters must be 4-D, got shape [3, 3]"),
-        id="filters-2d",
-    ),
-    pytest.param(
-        separable(depthwise_filter=np.ones((3, 3, 4, 2, 1))),
-        full("depthwise_filter must be 4-D, got shape [3, 3, 4, 2, 1]"),
-        id="depthwise-filter-5d",
-    ),
-    pytest.param(
-        separable(pointwise_filter=np.ones((8, 3))),
-        full("pointwise_filter must be 4-D, got shape [8, 3]"),
-        id="pointwise-filter-2d",
-    ),
-    pytest.param(
-        torch(weight=np.ones((6, 4, 3))), full("weight must be 4-D, got shape [6, 4, 3]"),
-        id="torch-weight-3d",
-    ),
-    pytest.param(torch(input=np.ones((5, 5))), starts("input must be"), id="torch-input-2d"),
-    pytest.param(
-        torch(bias=np.ones((1, 6))), full("bias must be 1-D, got shape [1, 6]"), id="bias-2d",
-    ),
-    pytest.param(
-        lambda: plan_depthwise_conv2d((1, 5, 5), (3, 3, 4, 2), 1, "SAME"),
-        full("input must be 4-D, got shape [1, 5, 5]"),
-        id="plan-input-3d",
-    ),
-    pytest.param(
-        lambda: plan_conv2d((1, -5, 5, 4), (3, 3, 4, 6), 1, "SAME"),
-        full("input has a negative dimension: [1, -5, 5, 4]"),
-        id="plan-negative-dimension",
-    ),
-    pytest.param(
-        depthwise(filter=np.ones((0, 3, 4, 1))),
-        full("filter must have a kernel of at least 1x1, got 0x3"),
-        id="filter-empty-kernel",
-    ),
-    pytest.param(
-        torch(weight=np.ones((6, 4, 3, 0))),
-        full("weight must have a kernel of at least 1x1, got 3x0"),
-        id="weight-empty-kernel",
-    ),
+    case("input-3d", depthwise(input=np.ones((5, 5, 4))), "input must be 4-D, got shape [5, 5, 4]"),
+    case("filter-3d", depthwise(filter=np.ones((3, 3, 4))),
+         "filter must be 4-D, got shape [3, 3, 4]"),
+    case("filters-2d", standard(filters=np.ones((3, 3))), "filters must be 4-D, got shape [3, 3]"),
+    case("depthwise-filter-5d", separable(depthwise_filter=np.ones((3, 3, 4, 2, 1))),
+         "depthwise_filter must be 4-D, got shape [3, 3, 4, 2, 1]"),
+    case("pointwise-filter-2d", separable(pointwise_filter=np.ones((8, 3))),
+         "pointwise_filter must be 4-D, got shape [8, 3]"),
+    case("torch-weight-3d", torch(weight=np.ones((6, 4, 3))),
+         "weight must be 4-D, got shape [6, 4, 3]"),
+    case("torch-input-2d", torch(input=np.ones((5, 5))), "input must be", whole=False),
+    case("bias-2d", torch(bias=np.ones((1, 6))), "bias must be 1-D, got shape [1, 6]"),
+    case("plan-input-3d", lambda: plan_depthwise_conv2d((1, 5, 5), (3, 3, 4, 2), 1, "SAME"),
+         "input must be 4-D, got shape [1, 5, 5]"),
+    case("plan-negative-dimension", lambda: plan_conv2d((1, -5, 5, 4), (3, 3, 4, 6), 1, "SAME"),
+         "input has a negative dimension: [1, -5, 5, 4]"),
+    case("filter-empty-kernel", depthwise(filter=np.ones((0, 3, 4, 1))),
+         "filter must have a kernel of at least 1x1, got 0x3"),
+    case("weight-empty-kernel", torch(weight=np.ones((6, 4, 3, 0))),
+         "weight must have a kernel of at least 1x1, got 3x0"),
     # ---- values
-    pytest.param(
-        depthwise(input=[[1, 2], [3]]), full("input must be a rectangular array of numbers"),
-        id="input-ragged",
-    ),
-    pytest.param(
-        depthwise(input=np.full((1, 5, 5, 4), "a")),
-        full("input must be a rectangular array of numbers"),
-        id="input-strings",
-    ),
-    pytest.param(
-        depthwise(input=X.astype(complex)), full("input must be real numbers, got complex values"),
-        id="input-complex",
-    ),
+    case("input-ragged", depthwise(input=[[1, 2], [3]]),
+         "input must be a rectangular array of numbers"),
+    case("input-strings", depthwise(input=np.full((1, 5, 5, 4), "a")),
+         "input must be a rectangular array of numbers"),
+    case("input-complex", depthwise(input=X.astype(complex)),
+         "input must be real numbers, got complex values"),
     # ---- non-finite numbers, in every array argument
-    pytest.param(
-        depthwise(input=with_value(X, np.nan)),
-        full("input must contain only finite numbers (no NaN or infinity)"),
-        id="input-nan",
-    ),
-    pytest.param(
-        depthwise(input=with_value(X, np.inf, np.float32)),
-        full("input must contain only finite numbers (no NaN or infinity)"),
-        id="input-inf-float32",
-    ),
-    pytest.param(
-        depthwise(filter=with_value(DEPTHWISE, -np.inf)),
-        full("filter must contain only finite numbers (no NaN or infinity)"),
-        id="filter-inf",
-    ),
-    pytest.param(
-        separable(depthwise_filter=with_value(DEPTHWISE, np.nan)),
-        full("depthwise_filter must contain only finite numbers (no NaN or infinity)"),
-        id="depthwise-filter-nan",
-    ),
-    pytest.param(
-        separable(pointwise_filter=with_value(POINTWISE, np.inf)),
-        full("pointwise_filter must contain only finite numbers (no NaN or infinity)"),
-        id="pointwise-filter-inf",
-    ),
-    pytest.param(
-        standard(filters=with_value(FILTERS, np.nan)),
-        full("filters must contain only finite numbers (no NaN or infinity)"),
-        id="filters-nan",
-    ),
-    pytest.param(
-        standard(filters=np.full((3, 3, 4, 6), 1e300), input=X.astype(np.float32)),
-        full("filters has values too large for float32"),
-        id="filters-overflow-to-float32",
-    ),
-    pytest.param(
-        torch(weight=with_value(WEIGHT, np.nan)),
-        full("weight must contain only finite numbers (no NaN or infinity)"),
-        id="weight-nan",
-    ),
-    pytest.param(
-        torch(bias=[0.0, 1.0, np.inf, 0.0, 0.0, 0.0]),
-        full("bias must contain only finite numbers (no NaN or infinity)"),
-        id="bias-inf",
-    ),
+    case("input-nan", depthwise(input=with_value(X, np.nan)),
+         f"input {FINITE}"),
+    case("input-inf-float32", depthwise(input=with_value(X, np.inf, np.float32)),
+         f"input {FINITE}"),
+    case("filter-inf", depthwise(filter=with_value(DEPTHWISE, -np.inf)),
+         f"filter {FINITE}"),
+    case("depthwise-filter-nan", separable(depthwise_filter=with_value(DEPTHWISE, np.nan)),
+         f"depthwise_filter {FINITE}"),
+    case("pointwise-filter-inf", separable(pointwise_filter=with_value(POINTWISE, np.inf)),
+         f"pointwise_filter {FINITE}"),
+    case("filters-nan", standard(filters=with_value(FILTERS, np.nan)),
+         f"filters {FINITE}"),
+    case("filters-overflow-to-float32",
+         standard(filters=np.full((3, 3, 4, 6), 1e300), input=X.astype(np.float32)),
+         "filters has values too large for float32"),
+    case("weight-nan", torch(weight=with_value(WEIGHT, np.nan)),
+         f"weight {FINITE}"),
+    case("bias-inf", torch(bias=[0.0, 1.0, np.inf, 0.0, 0.0, 0.0]),
+         f"bias {FINITE}"),
     # ---- channel counts
-    pytest.param(
-        depthwise(filter=np.ones((3, 3, 3, 1))),
-        full("filter has in_channels=3 but input has 4 channels"),
-        id="filter-channels",
-    ),
-    pytest.param(
-        depthwise(input=X_NCHW, filter=np.ones((3, 3, 3, 1)), data_format="NCHW"),
-        full("filter has in_channels=3 but input has 4 channels"),
-        id="filter-channels-nchw",
-    ),
-    pytest.param(
-        separable(depthwise_filter=np.ones((3, 3, 3, 2))),
-        full("depthwise_filter has in_channels=3 but input has 4 channels"),
-        id="depthwise-filter-channels",
-    ),
-    pytest.param(
-        depthwise(filter=np.ones((3, 3, 4, 0))),
-        full("filter must have a channel_multiplier of at least 1"),
-        id="filter-multiplier-0",
-    ),
-    pytest.param(
-        standard(filters=np.ones((3, 3, 3, 6))),
-        full(
-            "filters has in_channels=3 but input has 4 channels; the input depth must be a "
-            "multiple of the filter's in-depth (equal for a standard convolution)"
-        ),
-        id="filters-channels",
-    ),
-    pytest.param(
-        standard(input=np.ones((1, 5, 5, 0)), filters=np.ones((3, 3, 1, 2))),
-        starts("filters has in_channels=1 but input has 0 channels"),
-        id="filters-channels-empty-input",
-    ),
-    pytest.param(
-        standard(filters=np.ones((3, 3, 2, 3))),
-        full(
-            "filters has out_channels=3, which must be a positive multiple of the number of "
-            "groups (2 = 4 input channels / 2 per group)"
-        ),
-        id="filters-out-channels-groups",
-    ),
+    case("filter-channels", depthwise(filter=np.ones((3, 3, 3, 1))),
+         "filter has in_channels=3 but input has 4 channels"),
+    case("filter-channels-nchw",
+         depthwise(input=X_NCHW, filter=np.ones((3, 3, 3, 1)), data_format="NCHW"),
+         "filter has in_channels=3 but input has 4 channels"),
+    case("depthwise-filter-channels", separable(depthwise_filter=np.ones((3, 3, 3, 2))),
+         "depthwise_filter has in_channels=3 but input has 4 channels"),
+    case("filter-multiplier-0", depthwise(filter=np.ones((3, 3, 4, 0))),
+         "filter must have a channel_multiplier of at least 1"),
+    case("filters-channels", standard(filters=np.ones((3, 3, 3, 6))),
+         "filters has in_channels=3 but input has 4 channels; the input depth must be a "
+         "multiple of the filter's in-depth (equal for a standard convolution)"),
+    case("filters-channels-empty-input",
+         standard(input=np.ones((1, 5, 5, 0)), filters=np.ones((3, 3, 1, 2))),
+         "filters has in_channels=1 but input has 0 channels", whole=False),
+    case("filters-out-channels-groups", standard(filters=np.ones((3, 3, 2, 3))),
+         "filters has out_channels=3, which must be a positive multiple of the number of "
+         "groups (2 = 4 input channels / 2 per group)"),
     # ---- pointwise filter
-    pytest.param(
-        separable(pointwise_filter=np.ones((1, 1, 7, 3))),
-        full(
-            "pointwise_filter has in_channels=7 but the depthwise stage gives 4 channels x "
-            "channel_multiplier 2 = 8"
-        ),
-        id="pointwise-depth",
-    ),
-    pytest.param(
-        separable(pointwise_filter=np.ones((3, 3, 8, 3))),
-        full("pointwise_filter must be [1, 1, C*M, O], got a 3x3 kernel"),
-        id="pointwise-kernel",
-    ),
-    pytest.param(
-        separable(pointwise_filter=np.ones((1, 1, 8, 0))),
-        full("pointwise_filter must have at least 1 output channel"),
-        id="pointwise-no-outputs",
-    ),
+    case("pointwise-depth", separable(pointwise_filter=np.ones((1, 1, 7, 3))),
+         "pointwise_filter has in_channels=7 but the depthwise stage gives 4 channels x "
+         "channel_multiplier 2 = 8"),
+    case("pointwise-kernel", separable(pointwise_filter=np.ones((3, 3, 8, 3))),
+         "pointwise_filter must be [1, 1, C*M, O], got a 3x3 kernel"),
+    case("pointwise-no-outputs", separable(pointwise_filter=np.ones((1, 1, 8, 0))),
+         "pointwise_filter must have at least 1 output channel"),
     # ---- dilations with strides (TF's rule for depthwise and separable)
-    pytest.param(
-        depthwise(strides=2, dilations=2),
-        full(
-            "dilations: depthwise_conv2d does not allow dilations > 1 together with strides > 1 "
-            "(strides=[2, 2], dilations=[2, 2]); TF documents this rule but only warns, then "
-            "applies the stride on the dilated sub-grids, which is not a dilated strided "
-            "convolution (fewer, different outputs). For that, use conv2d with the filter "
-            "reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r)"
-        ),
-        id="depthwise-dilation-stride",
-    ),
-    pytest.param(
-        separable(strides=[1, 2], dilations=[2, 1]),
-        full(
-            "dilations: separable_conv2d does not allow dilations > 1 together with strides > 1 "
-            "(strides=[1, 2], dilations=[2, 1]); TF documents this rule but only warns, then "
-            "applies the stride on the dilated sub-grids, which is not a dilated strided "
-            "convolution (fewer, different outputs). For that, use conv2d with the "
-            "depthwise_filter reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r) "
-            "then the pointwise conv2d"
-        ),
-        id="separable-dilation-stride",
-    ),
-    pytest.param(
-        depthwise(
-            input=X_NCHW, data_format="NCHW", strides=[1, 1, 1, 3], dilations=[1, 1, 2, 1]
-        ),
-        starts("dilations: depthwise_conv2d does not allow"),
-        id="depthwise-dilation-stride-nchw",
-    ),
+    case("depthwise-dilation-stride", depthwise(strides=2, dilations=2),
+         "dilations: depthwise_conv2d does not allow dilations > 1 together with strides > 1 "
+         "(strides=[2, 2], dilations=[2, 2]); TF documents this rule but only warns, then "
+         "applies the stride on the dilated sub-grids, which is not a dilated strided "
+         "convolution (fewer, different outputs). For that, use conv2d with the filter "
+         "reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r)"),
+    case("separable-dilation-stride", separable(strides=[1, 2], dilations=[2, 1]),
+         "dilations: separable_conv2d does not allow dilations > 1 together with strides > 1 "
+         "(strides=[1, 2], dilations=[2, 1]); TF documents this rule but only warns, then "
+         "applies the stride on the dilated sub-grids, which is not a dilated strided "
+         "convolution (fewer, different outputs). For that, use conv2d with the "
+         "depthwise_filter reshaped to [kh, kw, 1, C*M] (groups = C, output channel q*M + r) "
+         "then the pointwise conv2d"),
+    case("depthwise-dilation-stride-nchw",
+         depthwise(input=X_NCHW, data_format="NCHW", strides=[1, 1, 1, 3], dilations=[1, 1, 2, 1]),
+         "dilations: depthwise_conv2d does not allow", whole=False),
     # ---- TF padding
-    pytest.param(
-        depthwise(padding="FULL"),
-        full("padding must be 'SAME', 'VALID' or an explicit 4x2 list, got 'FULL'"),
-        id="padding-string",
-    ),
-    pytest.param(
-        depthwise(padding=3), full(f"padding must be 'SAME', 'VALID' or {NHWC_PADS}, got 3"),
-        id="padding-int",
-    ),
-    pytest.param(
-        depthwise(input=X_NCHW, data_format="NCHW", padding=None),
-        full(f"padding must be 'SAME', 'VALID' or {NCHW_PADS}, got None"),
-        id="padding-none-nchw",
-    ),
-    pytest.param(
-        depthwise(padding=[[0, 0], [1, 1], [1, 1]]),
-        full(f"padding as a list must be 4 pairs, {NHWC_PADS} for NHWC"),
-        id="padding-three-pairs",
-    ),
-    pytest.param(
-        depthwise(padding=[[0, 0], [1, 1, 1], [1, 1], [0, 0]]),
-        full(f"padding as a list must be 4 pairs, {NHWC_PADS} for NHWC"),
-        id="padding-triple",
-    ),
-    pytest.param(
-        depthwise(padding=[[0, 0], [1.5, 1], [1, 1], [0, 0]]),
-        full("padding must contain only integers, got [[0, 0], [1.5, 1], [1, 1], [0, 0]]"),
-        id="padding-float",
-    ),
-    pytest.param(
-        depthwise(padding=[[0, 0], [-1, 1], [1, 1], [0, 0]]),
-        full("padding must not be negative, got [[0, 0], [-1, 1], [1, 1], [0, 0]]"),
-        id="padding-negative",
-    ),
-    pytest.param(
-        depthwise(padding=[[1, 0], [1, 1], [1, 1], [0, 0]]),
-        full(
-            f"padding in the batch and channel dimensions must be [0, 0] ({NHWC_PADS} for NHWC), "
-            "got [[1, 0], [1, 1], [1, 1], [0, 0]]"
-        ),
-        id="padding-batch",
-    ),
-    pytest.param(
-        separable(padding=[[0, 0], [1, 1], [1, 1], [0, 2]]),
-        starts("padding in the batch and channel dimensions must be [0, 0]"),
-        id="padding-channel",
-    ),
-    pytest.param(
-        depthwise(input=X_NCHW, data_format="NCHW", padding=[[0, 0], [1, 1], [1, 1], [0, 0]]),
-        full(
-            f"padding in the batch and channel dimensions must be [0, 0] ({NCHW_PADS} for NCHW), "
-            "got [[0, 0], [1, 1], [1, 1], [0, 0]]"
-        ),
-        id="padding-nhwc-list-for-nchw",
-    ),
-    pytest.param(
-        lambda: resolve_padding((5, 5), (3, 3), (1, 1), (1, 1), "FULL"),
-        full("padding must be 'SAME', 'VALID' or explicit pads, got 'FULL'"),
-        id="resolve-padding-string",
-    ),
-    pytest.param(
-        depthwise(input=np.ones((1, 1, 5, 4)), padding="VALID"),
-        full(
-            "padding: the height window spans 3 (kernel 3, dilation 1) but the padded input is "
-            "only 1; the output size would be negative ((1 - 3 + 1) / 1, truncated toward zero "
-            "as TF does)"
-        ),
-        id="negative-output-size",
-    ),
+    case("padding-string", depthwise(padding="FULL"),
+         "padding must be 'SAME', 'VALID' or an explicit 4x2 list, got 'FULL'"),
+    case("padding-int", depthwise(padding=3),
+         f"padding must be 'SAME', 'VALID' or {NHWC_PADS}, got 3"),
+    case("padding-none-nchw", depthwise(input=X_NCHW, data_format="NCHW", padding=None),
+         f"padding must be 'SAME', 'VALID' or {NCHW_PADS}, got None"),
+    case("padding-three-pairs", depthwise(padding=[[0, 0], [1, 1], [1, 1]]),
+         f"padding as a list must be 4 pairs, {NHWC_PADS} for NHWC"),
+    case("padding-triple", depthwise(padding=[[0, 0], [1, 1, 1], [1, 1], [0, 0]]),
+         f"padding as a list must be 4 pairs, {NHWC_PADS} for NHWC"),
+    case("padding-float", depthwise(padding=[[0, 0], [1.5, 1], [1, 1], [0, 0]]),
+         "padding must contain only integers, got [[0, 0], [1.5, 1], [1, 1], [0, 0]]"),
+    case("padding-negative", depthwise(padding=[[0, 0], [-1, 1], [1, 1], [0, 0]]),
+         "padding must not be negative, got [[0, 0], [-1, 1], [1, 1], [0, 0]]"),
+    case("padding-batch", depthwise(padding=[[1, 0], [1, 1], [1, 1], [0, 0]]),
+         f"padding in the batch and channel dimensions must be [0, 0] ({NHWC_PADS} for NHWC), "
+         "got [[1, 0], [1, 1], [1, 1], [0, 0]]"),
+    case("padding-channel", separable(padding=[[0, 0], [1, 1], [1, 1], [0, 2]]),
+         "padding in the batch and channel dimensions must be [0, 0]", whole=False),
+    case("padding-nhwc-list-for-nchw",
+         depthwise(input=X_NCHW, data_format="NCHW", padding=[[0, 0], [1, 1], [1, 1], [0, 0]]),
+         f"padding in the batch and channel dimensions must be [0, 0] ({NCHW_PADS} for NCHW), "
+         "got [[0, 0], [1, 1], [1, 1], [0, 0]]"),
+    case("resolve-padding-string", lambda: resolve_padding((5, 5), (3, 3), (1, 1), (1, 1), "FULL"),
+         "padding must be 'SAME', 'VALID' or explicit pads, got 'FULL'"),
+    case("negative-output-size", depthwise(input=np.ones((1, 1, 5, 4)), padding="VALID"),
+         "padding: the height window spans 3 (kernel 3, dilation 1) but the padded input is "
+         "only 1; the output size would be negative ((1 - 3 + 1) / 1, truncated toward zero "
+         "as TF does)"),
     # ---- data_format
-    pytest.param(
-        depthwise(data_format="NCWH"), full("data_format must be 'NHWC' or 'NCHW', got 'NCWH'"),
-        id="data-format",
-    ),
-    pytest.param(
-        standard(data_format=4), full("data_format must be 'NHWC' or 'NCHW', got 4"),
-        id="data-format-int",
-    ),
+    case("data-format", depthwise(data_format="NCWH"),
+         "data_format must be 'NHWC' or 'NCHW', got 'NCWH'"),
+    case("data-format-int", standard(data_format=4), "data_format must be 'NHWC' or 'NCHW', got 4"),
     # ---- strides and dilations
-    pytest.param(
-        depthwise(strides=[2, 1, 1, 1]),
-        full(
-            "strides must be 1 in the batch and channel dimensions ([1, h, w, 1] for NHWC), "
-            "got [2, 1, 1, 1]"
-        ),
-        id="strides-batch-nhwc",
-    ),
-    pytest.param(
-        depthwise(strides=[1, 1, 1, 2]),
-        starts("strides must be 1 in the batch and channel dimensions ([1, h, w, 1] for NHWC)"),
-        id="strides-channel-nhwc",
-    ),
-    pytest.param(
-        standard(input=X_NCHW, data_format="NCHW", strides=[1, 2, 1, 1]),
-        full(
-            "strides must be 1 in the batch and channel dimensions ([1, 1, h, w] for NCHW), "
-            "got [1, 2, 1, 1]"
-        ),
-        id="strides-channel-nchw",
-    ),
-    pytest.param(
-        separable(dilations=[1, 2, 2, 2]),
-        starts("dilations must be 1 in the batch and channel dimensions"),
-        id="dilations-channel",
-    ),
-    pytest.param(
-        depthwise(strides=[1, 1, 1]), full("strides must have 1, 2 or 4 entries, got 3"),
-        id="strides-three",
-    ),
-    pytest.param(
-        depthwise(strides=0), full("strides must be positive integers, got 0"), id="strides-zero",
-    ),
-    pytest.param(
-        standard(dilations=[0, 1]), full("dilations must be positive integers, got [0, 1]"),
-        id="dilations-zero",
-    ),
-    pytest.param(
-        depthwise(strides=[1, 1.5]), full("strides must contain only integers, got [1, 1.5]"),
-        id="strides-float",
-    ),
-    pytest.param(
-        depthwise(strides="2"),
-        full("strides must be an int or a list of 1, 2 or 4 ints, got '2'"),
-        id="strides-string",
-    ),
-    pytest.param(
-        depthwise(strides=True),
-        full("strides must be an int or a list of 1, 2 or 4 ints, got True"),
-        id="strides-bool",
-    ),
+    case("strides-batch-nhwc", depthwise(strides=[2, 1, 1, 1]),
+         "strides must be 1 in the batch and channel dimensions ([1, h, w, 1] for NHWC), "
+         "got [2, 1, 1, 1]"),
+    case("strides-channel-nhwc", depthwise(strides=[1, 1, 1, 2]),
+         "strides must be 1 in the batch and channel dimensions ([1, h, w, 1] for NHWC)",
+         whole=False),
+    case("strides-channel-nchw", standard(input=X_NCHW, data_format="NCHW", strides=[1, 2, 1, 1]),
+         "strides must be 1 in the batch and channel dimensions ([1, 1, h, w] for NCHW), "
+         "got [1, 2, 1, 1]"),
+    case("dilations-channel", separable(dilations=[1, 2, 2, 2]),
+         "dilations must be 1 in the batch and channel dimensions", whole=False),
+    case("strides-three", depthwise(strides=[1, 1, 1]),
+         "strides must have 1, 2 or 4 entries, got 3"),
+    case("strides-zero", depthwise(strides=0), "strides must be positive integers, got 0"),
+    case("dilations-zero", standard(dilations=[0, 1]),
+         "dilations must be positive integers, got [0, 1]"),
+    case("strides-float", depthwise(strides=[1, 1.5]),
+         "strides must contain only integers, got [1, 1.5]"),
+    case("strides-string", depthwise(strides="2"),
+         "strides must be an int or a list of 1, 2 or 4 ints, got '2'"),
+    case("strides-bool", depthwise(strides=True),
+         "strides must be an int or a list of 1, 2 or 4 ints, got True"),
     # ---- PyTorch arguments
-    pytest.param(
-        torch(weight=np.ones((3, 1, 3, 3)), groups=3),
-        full("groups=3 must divide the input's 4 channels"),
-        id="torch-groups-input",
-    ),
-    pytest.param(
-        torch(weight=np.ones((3, 2, 3, 3)), groups=2),
-        full("groups=2 must divide the weight's out_channels=3"),
-        id="torch-groups-output",
-    ),
-    pytest.param(
-        torch(weight=np.ones((4, 3, 3, 3)), groups=2),
-        full("weight has in_channels=3 but input has 4 channels / groups=2 = 2 per group"),
-        id="torch-weight-channels",
-    ),
-    pytest.param(torch(groups=0), full("groups must be a positive integer, got 0"), id="groups-0"),
-    pytest.param(
-        torch(groups=1.0), full("groups must be a positive integer, got 1.0"), id="groups-float",
-    ),
-    pytest.param(
-        torch(padding="same", stride=2),
-        full("padding='same' is not supported for strided convolutions (stride > 1)"),
-        id="torch-same-strided",
-    ),
-    pytest.param(
-        torch(padding="same", stride=(1, 2)),
-        full("padding='same' is not supported for strided convolutions (stride > 1)"),
-        id="torch-same-strided-width",
-    ),
-    pytest.param(
-        torch(padding="full"),
-        full("padding must be 'same', 'valid', an int or a pair, got 'full'"),
-        id="torch-padding-string",
-    ),
-    pytest.param(
-        torch(padding=-1), full("padding must be non-negative, got -1"), id="torch-padding-neg",
-    ),
-    pytest.param(torch(stride=0), full("stride must be positive, got 0"), id="torch-stride-0"),
-    pytest.param(
-        torch(stride=(1, 2, 3)), full("stride must be an int or a pair of ints, got 3 entries"),
-        id="torch-stride-three",
-    ),
-    pytest.param(
-        torch(stride=1.5), full("stride must be an int or a pair of ints, got 1.5"),
-        id="torch-stride-float",
-    ),
-    pytest.param(
-        torch(dilation=[1, "a"]), full("dilation must contain only integers, got [1, 'a']"),
-        id="torch-dilation-string",
-    ),
-    pytest.param(
-        torch(bias=[1.0, 2.0]), full("bias has 2 values but weight has out_channels=6"),
-        id="torch-bias-length",
-    ),
-    pytest.param(
-        torch(input=np.ones((1, 4, 2, 5))),
-        full(
-            "padding: the padded input (2x5) is smaller than the dilated kernel; PyTorch "
-            "refuses an empty output"
-        ),
-        id="torch-empty-output",
-    ),
-    pytest.param(
-        torch(input=np.ones((1, 4, 5, 5)), dilation=3),
-        starts("padding: the height window spans 7 (kernel 3, dilation 3)"),
-        id="torch-negative-output",
-    ),
-    pytest.param(
-        lambda: plan_torch_conv2d((1, 4, 5, 5), (6, 2, 3, 3), groups=2, padding="same", stride=2),
-        full("padding='same' is not supported for strided convolutions (stride > 1)"),
-        id="plan-torch-same-strided",
-    ),
+    case("torch-groups-input", torch(weight=np.ones((3, 1, 3, 3)), groups=3),
+         "groups=3 must divide the input's 4 channels"),
+    case("torch-groups-output", torch(weight=np.ones((3, 2, 3, 3)), groups=2),
+         "groups=2 must divide the weight's out_channels=3"),
+    case("torch-weight-channels", torch(weight=np.ones((4, 3, 3, 3)), groups=2),
+         "weight has in_channels=3 but input has 4 channels / groups=2 = 2 per group"),
+    case("groups-0", torch(groups=0), "groups must be a positive integer, got 0"),
+    case("groups-float", torch(groups=1.0), "groups must be a positive integer, got 1.0"),
+    case("torch-same-strided", torch(padding="same", stride=2),
+         "padding='same' is not supported for strided convolutions (stride > 1)"),
+    case("torch-same-strided-width", torch(padding="same", stride=(1, 2)),
+         "padding='same' is not supported for strided convolutions (stride > 1)"),
+    case("torch-padding-string", torch(padding="full"),
+         "padding must be 'same', 'valid', an int or a pair, got 'full'"),
+    case("torch-padding-neg", torch(padding=-1), "padding must be non-negative, got -1"),
+    case("torch-stride-0", torch(stride=0), "stride must be positive, got 0"),
+    case("torch-stride-three", torch(stride=(1, 2, 3)),
+         "stride must be an int or a pair of ints, got 3 entries"),
+    case("torch-stride-float", torch(stride=1.5),
+         "stride must be an int or a pair of ints, got 1.5"),
+    case("torch-dilation-string", torch(dilation=[1, "a"]),
+         "dilation must contain only integers, got [1, 'a']"),
+    case("torch-bias-length", torch(bias=[1.0, 2.0]),
+         "bias has 2 values but weight has out_channels=6"),
+    case("torch-empty-output", torch(input=np.ones((1, 4, 2, 5))),
+         "padding: the padded input (2x5) is smaller than the dilated kernel; PyTorch "
+         "refuses an empty output"),
+    case("torch-negative-output", torch(input=np.ones((1, 4, 5, 5)), dilation=3),
+         "padding: the height window spans 7 (kernel 3, dilation 3)", whole=False),
+    case("plan-torch-same-strided",
+         lambda: plan_torch_conv2d((1, 4, 5, 5), (6, 2, 3, 3), groups=2, padding="same", stride=2),
+         "padding='same' is not supported for strided convolutions (stride > 1)"),
 ]
 
 
