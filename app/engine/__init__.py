@@ -5,6 +5,13 @@ modules behind them are private.
 """
 
 from app.engine.backward import BackwardTrace, backward_step_count, build_backward_trace
+from app.engine.block_trace import (
+    BlockStageInfo,
+    BlockTrace,
+    block_trace_step_count,
+    build_block_trace,
+    plan_block_trace,
+)
 from app.engine.blocks import (
     ActivationStage,
     AddStage,
@@ -85,6 +92,8 @@ __all__ = [
     "BatchNormStage",
     "Block",
     "BlockCost",
+    "BlockStageInfo",
+    "BlockTrace",
     "ConvCosts",
     "ConvPlan",
     "ConvStage",
@@ -103,7 +112,9 @@ __all__ = [
     "batch_norm_scale_shift",
     "block_costs",
     "block_shapes",
+    "block_trace_step_count",
     "build_backward_trace",
+    "build_block_trace",
     "build_trace",
     "check_bias_shape",
     "conv2d",
@@ -126,6 +137,7 @@ __all__ = [
     "keras_separable_conv2d",
     "keras_separable_conv2d_cost",
     "mobilenet_v1_block",
+    "plan_block_trace",
     "plan_conv2d",
     "plan_depthwise_conv2d",
     "plan_separable_conv2d",

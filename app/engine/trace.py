@@ -381,6 +381,14 @@ class Trace:
             stage_start += stage.steps
         raise AssertionError("unreachable: k was checked against total_steps")
 
+    def stage_fields(self, stage: str, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The fields of ``stage``'s steps ``start .. stop - 1`` (stage-local), as a chunk
+        carries them; for a caller streaming one stage of the trace (a block's stage)."""
+        info = next((s for s in self.stages if s.name == stage), None)
+        if info is None or not 0 <= start <= stop <= info.steps:
+            raise IndexError(f"no steps {start}..{stop - 1} in stage {stage!r}")
+        return self._stage_fields(stage, start, stop)
+
     def _stage_fields(self, stage: str, start: int, stop: int) -> dict[str, np.ndarray]:
         """The fields of stage-local steps ``start .. stop - 1``."""
         if stage == "depthwise":

@@ -26,6 +26,9 @@ PUBLIC_NAMES = {
     "block_shapes", "fold_batch_norm", "inverted_residual_block", "keras_depthwise_block",
     "keras_depthwise_conv2d", "keras_separable_block", "keras_separable_conv2d",
     "mobilenet_v1_block", "run_block", "stage_steps", "torch_separable_pair", "xception_block",
+    # A block's stages in order as one trace.
+    "BlockStageInfo", "BlockTrace", "block_trace_step_count", "build_block_trace",
+    "plan_block_trace",
     # Keras layer parameter counts (count_params) and multiply-adds.
     "keras_conv2d_cost", "keras_depthwise_conv2d_cost", "keras_separable_conv2d_cost",
 }
