@@ -4,15 +4,20 @@ The forward formula (``reference.conv2d``) is ``y[b,i,j,o] = Σ x[b, row, col, g
 w[di,dj,c,o]`` with ``row = s_h*i + d_h*di - pad_top``, ``col = s_w*j + d_w*dj - pad_left``.
 Each term sends ``dy[b,i,j,o] * w[di,dj,c,o]`` to ``dx[b,row,col,g*Cg+c]`` (when that cell
 is inside the input, not padding) and ``x[b,row,col,g*Cg+c] * dy[b,i,j,o]`` to
-``dw[di,dj,c,o]``. One loop per index, its own padding arithmetic (``reference.geometry``),
+``dw[di,dj,c,o]``. One loop per index, its own padding arithmetic (``reference.Window``),
 no code shared with the engine. Arguments normalised as in ``reference.py``; float64 out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from tests.engine.reference import TfPadding, geometry
+from tests.engine.reference import TfPadding, Window
+
+Shape = tuple[int, int, int, int]
+Pair = tuple[int, int]
 
 
 def _nhwc(array: np.ndarray, data_format: str) -> np.ndarray:
@@ -26,12 +31,8 @@ def _back(array_nhwc: np.ndarray, data_format: str) -> np.ndarray:
 
 
 def _terms(
-    input_nhwc_shape: tuple[int, int, int, int],
-    filter_shape: tuple[int, int, int, int],
-    strides: tuple[int, int],
-    padding: TfPadding,
-    dilations: tuple[int, int],
-):
+    input_nhwc_shape: Shape, filter_shape: Shape, strides: Pair, padding: TfPadding, dilations: Pair
+) -> Iterator[tuple[int, ...]]:
     """Every term of the forward sum that reads an input cell (padding cells read 0).
 
     Yields ``(b, i, j, o, di, dj, c, row, col, channel)``, filter ``(kh, kw, Cg, O)``.
@@ -39,20 +40,36 @@ def _terms(
     batch, height, width, channels = input_nhwc_shape
     kh, kw, group_in, out_channels = filter_shape
     group_out = out_channels // (channels // group_in)
-    (sh, sw), (dh, dw) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry((height, width), (kh, kw), strides, dilations, padding)
+    window = Window((height, width), (kh, kw), strides, dilations, padding)
     for b in range(batch):
-        for i in range(ho):
-            for j in range(wo):
-                for o in range(out_channels):
-                    g = o // group_out
-                    for di in range(kh):
-                        for dj in range(kw):
-                            row, col = sh * i + dh * di - top, sw * j + dw * dj - left
-                            if not (0 <= row < height and 0 <= col < width):
-                                continue
-                            for c in range(group_in):
-                                yield b, i, j, o, di, dj, c, row, col, g * group_in + c
+        for i, j in window.outputs():
+            for o in range(out_channels):
+                g = o // group_out
+                for di, dj, row, col in window.taps(i, j):
+                    if not window.inside(row, col):
+                        continue
+                    for c in range(group_in):
+                        yield b, i, j, o, di, dj, c, row, col, g * group_in + c
+
+
+def _depthwise_terms(
+    input_nhwc_shape: Shape, filter_shape: Shape, strides: Pair, padding: TfPadding, dilations: Pair
+) -> Iterator[tuple[int, ...]]:
+    """Every term of the depthwise forward sum that reads an input cell.
+
+    Yields ``(b, i, j, q, r, di, dj, row, col)``, filter ``(kh, kw, C, M)``; the term writes
+    output channel ``q*M + r``.
+    """
+    batch, height, width, channels = input_nhwc_shape
+    kh, kw, _, multiplier = filter_shape
+    window = Window((height, width), (kh, kw), strides, dilations, padding)
+    for b in range(batch):
+        for i, j in window.outputs():
+            for q in range(channels):
+                for r in range(multiplier):
+                    for di, dj, row, col in window.taps(i, j):
+                        if window.inside(row, col):
+                            yield b, i, j, q, r, di, dj, row, col
 
 
 def conv2d_backprop_input(
@@ -96,24 +113,15 @@ def depthwise_conv2d_backprop_input(
         batch, height, width, channels = input_sizes
     else:
         batch, channels, height, width = input_sizes
-    kh, kw, _, multiplier = np.shape(filter)
+    shape = (batch, height, width, channels)
+    multiplier = np.shape(filter)[3]
     weights = np.asarray(filter, dtype=np.float64)
     dy = _nhwc(out_backprop, data_format)
-    dx = np.zeros((batch, height, width, channels))
-    (sh, sw), (dh, dw) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry((height, width), (kh, kw), strides, dilations, padding)
-    for b in range(batch):
-        for i in range(ho):
-            for j in range(wo):
-                for q in range(channels):
-                    for r in range(multiplier):
-                        for di in range(kh):
-                            for dj in range(kw):
-                                row, col = sh * i + dh * di - top, sw * j + dw * dj - left
-                                if 0 <= row < height and 0 <= col < width:
-                                    dx[b, row, col, q] += (
-                                        dy[b, i, j, q * multiplier + r] * weights[di, dj, q, r]
-                                    )
+    dx = np.zeros(shape)
+    for b, i, j, q, r, di, dj, row, col in _depthwise_terms(
+        shape, weights.shape, strides, padding, dilations
+    ):
+        dx[b, row, col, q] += dy[b, i, j, q * multiplier + r] * weights[di, dj, q, r]
     return _back(dx, data_format)
 
 
@@ -122,22 +130,11 @@ def depthwise_conv2d_backprop_filter(
 ) -> np.ndarray:
     """``dw[di,dj,q,r] = Σ_{b,i,j} x[b, row, col, q] * dy[b,i,j,q*M+r]``."""
     values = _nhwc(x, data_format)
-    batch, height, width, channels = values.shape
-    kh, kw, _, multiplier = filter_sizes
+    multiplier = filter_sizes[3]
     dy = _nhwc(out_backprop, data_format)
     dw = np.zeros(tuple(filter_sizes))
-    (sh, sw), (dh, dwl) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry((height, width), (kh, kw), strides, dilations, padding)
-    for b in range(batch):
-        for i in range(ho):
-            for j in range(wo):
-                for q in range(channels):
-                    for r in range(multiplier):
-                        for di in range(kh):
-                            for dj in range(kw):
-                                row, col = sh * i + dh * di - top, sw * j + dwl * dj - left
-                                if 0 <= row < height and 0 <= col < width:
-                                    dw[di, dj, q, r] += (
-                                        values[b, row, col, q] * dy[b, i, j, q * multiplier + r]
-                                    )
+    for b, i, j, q, r, di, dj, row, col in _depthwise_terms(
+        values.shape, tuple(filter_sizes), strides, padding, dilations
+    ):
+        dw[di, dj, q, r] += values[b, row, col, q] * dy[b, i, j, q * multiplier + r]
     return dw

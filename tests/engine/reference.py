@@ -13,11 +13,12 @@ caller's data format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-TfPadding = str | tuple[tuple[int, int], tuple[int, int]]
+Pair = tuple[int, int]
+TfPadding = str | tuple[Pair, Pair]
 
 
 def axis_geometry(
@@ -55,6 +56,44 @@ def geometry(
     )
 
 
+class Window:
+    """The kernel's walk over an input of ``input_hw``, with the padding arithmetic of
+    :func:`geometry`: every output cell ``(i, j)`` and, for each tap ``(di, dj)``, the input
+    cell it reads, ``row = s_h*i + d_h*di - pad_top``, ``col = s_w*j + d_w*dj - pad_left``.
+    """
+
+    def __init__(
+        self,
+        input_hw: Sequence[int],
+        kernel_hw: Sequence[int],
+        strides: Sequence[int],
+        dilations: Sequence[int],
+        padding: TfPadding,
+    ) -> None:
+        self.height, self.width = input_hw
+        self.kernel_hw, self.strides, self.dilations = kernel_hw, strides, dilations
+        (self.top, _, self.out_height), (self.left, _, self.out_width) = geometry(
+            input_hw, kernel_hw, strides, dilations, padding
+        )
+
+    def outputs(self) -> Iterator[tuple[int, int]]:
+        """``(i, j)`` of every output cell, row by row."""
+        for i in range(self.out_height):
+            for j in range(self.out_width):
+                yield i, j
+
+    def taps(self, i: int, j: int) -> Iterator[tuple[int, int, int, int]]:
+        """``(di, dj, row, col)`` of every tap of output cell ``(i, j)``, padding cells too."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_hw, self.strides, self.dilations
+        for di in range(kh):
+            for dj in range(kw):
+                yield di, dj, sh * i + dh * di - self.top, sw * j + dw * dj - self.left
+
+    def inside(self, row: int, col: int) -> bool:
+        """Whether ``(row, col)`` is an input cell rather than padding."""
+        return 0 <= row < self.height and 0 <= col < self.width
+
+
 class _Input:
     """Reads ``x[b, row, col, channel]`` in NHWC terms, 0 outside the input."""
 
@@ -66,6 +105,15 @@ class _Input:
         else:
             self.batch, self.channels, self.height, self.width = np.shape(x)
 
+    def window(
+        self,
+        kernel_hw: Sequence[int],
+        strides: Sequence[int],
+        dilations: Sequence[int],
+        padding: TfPadding,
+    ) -> Window:
+        return Window((self.height, self.width), kernel_hw, strides, dilations, padding)
+
     def __call__(self, b: int, row: int, col: int, channel: int) -> float:
         if not (0 <= row < self.height and 0 <= col < self.width):
             return 0.0  # a padding cell
@@ -75,9 +123,10 @@ class _Input:
 
 
 def _output(
-    batch: int, height: int, width: int, channels: int, data_format: str
+    batch: int, window: Window, channels: int, data_format: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(out, out_nhwc)``: an array in ``data_format`` and a writable NHWC view of it."""
+    height, width = window.out_height, window.out_width
     if data_format == "NHWC":
         out = np.zeros((batch, height, width, channels))
         return out, out
@@ -86,12 +135,8 @@ def _output(
 
 
 def conv2d(
-    x: np.ndarray,
-    filters: np.ndarray,
-    strides: tuple[int, int],
-    padding: TfPadding,
-    data_format: str = "NHWC",
-    dilations: tuple[int, int] = (1, 1),
+    x: np.ndarray, filters: np.ndarray, strides: Pair, padding: TfPadding,
+    data_format: str = "NHWC", dilations: Pair = (1, 1),
 ) -> np.ndarray:
     """``tf.nn.conv2d``, grouped when C is a multiple of the filter's in-depth.
 
@@ -102,36 +147,23 @@ def conv2d(
     kh, kw, group_in, out_channels = filters.shape
     group_out = out_channels // (read.channels // group_in)
     w = filters.tolist()
-    (sh, sw), (dh, dw) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry(
-        (read.height, read.width), (kh, kw), strides, dilations, padding
-    )
-    out, out_nhwc = _output(read.batch, ho, wo, out_channels, data_format)
+    window = read.window((kh, kw), strides, dilations, padding)
+    out, out_nhwc = _output(read.batch, window, out_channels, data_format)
     for b in range(read.batch):
-        for i in range(ho):
-            for j in range(wo):
-                for o in range(out_channels):
-                    g = o // group_out
-                    total = 0.0
-                    for di in range(kh):
-                        for dj in range(kw):
-                            for ci in range(group_in):
-                                value = read(
-                                    b, sh * i + dh * di - top, sw * j + dw * dj - left,
-                                    g * group_in + ci,
-                                )
-                                total += value * w[di][dj][ci][o]
-                    out_nhwc[b, i, j, o] = total
+        for i, j in window.outputs():
+            for o in range(out_channels):
+                g = o // group_out
+                total = 0.0
+                for di, dj, row, col in window.taps(i, j):
+                    for ci in range(group_in):
+                        total += read(b, row, col, g * group_in + ci) * w[di][dj][ci][o]
+                out_nhwc[b, i, j, o] = total
     return out
 
 
 def depthwise_conv2d(
-    x: np.ndarray,
-    filter: np.ndarray,
-    strides: tuple[int, int],
-    padding: TfPadding,
-    data_format: str = "NHWC",
-    dilations: tuple[int, int] = (1, 1),
+    x: np.ndarray, filter: np.ndarray, strides: Pair, padding: TfPadding,
+    data_format: str = "NHWC", dilations: Pair = (1, 1),
 ) -> np.ndarray:
     """``tf.nn.depthwise_conv2d``, filter (kh, kw, C, M):
 
@@ -141,33 +173,22 @@ def depthwise_conv2d(
     read = _Input(x, data_format)
     kh, kw, channels, multiplier = filter.shape
     w = filter.tolist()
-    (sh, sw), (dh, dw) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry(
-        (read.height, read.width), (kh, kw), strides, dilations, padding
-    )
-    out, out_nhwc = _output(read.batch, ho, wo, channels * multiplier, data_format)
+    window = read.window((kh, kw), strides, dilations, padding)
+    out, out_nhwc = _output(read.batch, window, channels * multiplier, data_format)
     for b in range(read.batch):
-        for i in range(ho):
-            for j in range(wo):
-                for q in range(channels):
-                    for r in range(multiplier):
-                        total = 0.0
-                        for di in range(kh):
-                            for dj in range(kw):
-                                value = read(b, sh * i + dh * di - top, sw * j + dw * dj - left, q)
-                                total += value * w[di][dj][q][r]
-                        out_nhwc[b, i, j, q * multiplier + r] = total
+        for i, j in window.outputs():
+            for q in range(channels):
+                for r in range(multiplier):
+                    total = 0.0
+                    for di, dj, row, col in window.taps(i, j):
+                        total += read(b, row, col, q) * w[di][dj][q][r]
+                    out_nhwc[b, i, j, q * multiplier + r] = total
     return out
 
 
 def separable_conv2d(
-    x: np.ndarray,
-    depthwise_filter: np.ndarray,
-    pointwise_filter: np.ndarray,
-    strides: tuple[int, int],
-    padding: TfPadding,
-    data_format: str = "NHWC",
-    dilations: tuple[int, int] = (1, 1),
+    x: np.ndarray, depthwise_filter: np.ndarray, pointwise_filter: np.ndarray, strides: Pair,
+    padding: TfPadding, data_format: str = "NHWC", dilations: Pair = (1, 1),
 ) -> np.ndarray:
     """``tf.nn.separable_conv2d``, depthwise (kh, kw, C, M), pointwise (1, 1, C*M, O):
 
@@ -177,26 +198,20 @@ def separable_conv2d(
     kh, kw, channels, multiplier = depthwise_filter.shape
     out_channels = pointwise_filter.shape[3]
     dw_values, pw_values = depthwise_filter.tolist(), pointwise_filter.tolist()[0][0]
-    (sh, sw), (dh, dw) = strides, dilations
-    (top, _, ho), (left, _, wo) = geometry(
-        (read.height, read.width), (kh, kw), strides, dilations, padding
-    )
-    out, out_nhwc = _output(read.batch, ho, wo, out_channels, data_format)
+    window = read.window((kh, kw), strides, dilations, padding)
+    out, out_nhwc = _output(read.batch, window, out_channels, data_format)
     for b in range(read.batch):
-        for i in range(ho):
-            for j in range(wo):
-                for k in range(out_channels):
-                    total = 0.0
-                    for di in range(kh):
-                        for dj in range(kw):
-                            for q in range(channels):
-                                value = read(b, sh * i + dh * di - top, sw * j + dw * dj - left, q)
-                                for r in range(multiplier):
-                                    total += (
-                                        value * dw_values[di][dj][q][r]
-                                        * pw_values[q * multiplier + r][k]
-                                    )
-                    out_nhwc[b, i, j, k] = total
+        for i, j in window.outputs():
+            for k in range(out_channels):
+                total = 0.0
+                for di, dj, row, col in window.taps(i, j):
+                    for q in range(channels):
+                        value = read(b, row, col, q)
+                        for r in range(multiplier):
+                            total += (
+                                value * dw_values[di][dj][q][r] * pw_values[q * multiplier + r][k]
+                            )
+                out_nhwc[b, i, j, k] = total
     return out
 
 
@@ -241,25 +256,16 @@ def torch_conv2d(
     out_channels, group_in, kh, kw = weight.shape
     group_out = out_channels // groups
     w = weight.tolist()
-    (sh, sw), (dh, dw) = stride, dilation
     pads = torch_axis_padding(padding, (kh, kw), dilation)
-    (top, _, ho), (left, _, wo) = geometry(
-        (read.height, read.width), (kh, kw), stride, dilation, pads
-    )
-    out = np.zeros((read.batch, out_channels, ho, wo))
+    window = read.window((kh, kw), stride, dilation, pads)
+    out = np.zeros((read.batch, out_channels, window.out_height, window.out_width))
     for b in range(read.batch):
         for o in range(out_channels):
             g = o // group_out
-            for i in range(ho):
-                for j in range(wo):
-                    total = 0.0 if bias is None else float(bias[o])
-                    for c in range(group_in):
-                        for di in range(kh):
-                            for dj in range(kw):
-                                value = read(
-                                    b, sh * i + dh * di - top, sw * j + dw * dj - left,
-                                    g * group_in + c,
-                                )
-                                total += value * w[o][c][di][dj]
-                    out[b, o, i, j] = total
+            for i, j in window.outputs():
+                total = 0.0 if bias is None else float(bias[o])
+                for c in range(group_in):
+                    for di, dj, row, col in window.taps(i, j):
+                        total += read(b, row, col, g * group_in + c) * w[o][c][di][dj]
+                out[b, o, i, j] = total
     return out
