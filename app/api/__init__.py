@@ -45,10 +45,10 @@ def api_router() -> APIRouter:
 class ApiGZip:
     """gzip for API answers when the client accepts it (``/api/`` paths only).
 
-    Starlette's GZipMiddleware flushes after every body chunk, so NDJSON trace
-    lines still arrive one by one, compressed. Level 1: on the classroom trace it
-    gives 90 kB instead of level 6's 78 kB for a fifth of the CPU, which the
-    server's two cores need more than a loopback or classroom network needs bytes.
+    Starlette's GZipMiddleware flushes after every body chunk, so streamed lines
+    still arrive one by one, compressed; level 1, since each client's stream is
+    compressed on its own. The trace is gzipped already, once per flight at level 6
+    (app/api/trace.py), and passes through as it is.
     """
 
     def __init__(self, app: ASGIApp, prefix: str = API_PREFIX, compresslevel: int = 1) -> None:

@@ -11,8 +11,9 @@ again while streaming, ending the stream with an ``error`` event.
 
 A lecture hall sends the same body hundreds of times (app/answers): identical requests in
 flight share one computation (single-flight: every asker gets every line as it is made), and a
-finished stream is kept gzipped (level 6, once) in the answer store, so the next askers get
-those bytes without any work. Errors and unfinished streams are never kept.
+stream is gzipped once (level 6) for every asker, and a finished one is kept in the answer
+store, so the next askers get those bytes without any work. Errors and unfinished streams are
+never kept.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
@@ -192,17 +193,25 @@ async def trace(request: Request, body: Annotated[JsonBody, Depends(_BODY)],
         first = await anext(lines)  # the checks: a 4xx before any byte, for every asker
     except FlightFailed as failure:
         raise failure.error from None
-    return StreamingResponse(
-        _chain(first, lines), media_type=MEDIA_TYPE,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Vary": "Accept-Encoding"}
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
+        # Already gzipped, once for every asker: ApiGZip passes it on as it is.
+        return StreamingResponse(_gzipped(first, lines), media_type=MEDIA_TYPE,
+                                 headers={**headers, "Content-Encoding": "gzip"})
+    return StreamingResponse(_plain(first, lines), media_type=MEDIA_TYPE, headers=headers)
 
 
 # ---------------------------------------------------------------- one computation per class
 
-# Level 6 once per kept answer: the classroom trace is 1.46 MB plain, 88 kB at level 1 and
-# 50 kB at level 6 for 15 ms, paid once instead of per student (README, "Lecture hall").
-KEPT_GZIP_LEVEL = 6
+# Level 6, once per flight: the classroom trace is 1.46 MB plain, 88 kB at level 1 (gzip per
+# client, flushed per line) and 52 kB at level 6 flushed a few times, for 15 ms paid once
+# instead of once per student (README, "Lecture hall").
+GZIP_LEVEL = 6
+# A flight's gzip is flushed (so the client can decode what came) after the header and the
+# first chunk -- the page draws at once -- and then every FLUSH_PLAIN_BYTES of lines, or when
+# FLUSH_SECONDS have passed since the last flush (a slow trace still streams).
+FLUSH_PLAIN_BYTES = 256 * 1024
+FLUSH_SECONDS = 0.1
 
 
 def answer_key(raw: bytes) -> str:
@@ -223,43 +232,85 @@ async def answers(request: Request) -> tuple[AnswerStore, SingleFlight]:
 
 async def produce(body: JsonBody, settings: Settings, store: AnswerStore, key: str
                   ) -> AsyncIterator[bytes]:
-    """The lines of one trace (run once per flight); gzipped as they go (in a worker thread)
-    and kept when the stream ends well and its gzip fits ``largest_answer_bytes``."""
+    """One trace as gzip segments (run once per flight): each segment ends at a flush, so a
+    client decodes every line it has received; joined, they are one gzip file, kept in the
+    store when the stream ends well and fits ``largest_answer_bytes``."""
     stream = await run_in_threadpool(open_trace, body, settings)
-    packer: Any = zlib.compressobj(KEPT_GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: the gzip format
-    packed: list[bytes] = []
-    size = 0
+    packer: Any = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: the gzip format
+    kept: list[bytes] | None = []
+    kept_bytes = 0
+    pending: list[bytes] = []
+    pending_plain = 0
+    lines_seen = 0
+    flushed_at = anyio.current_time()  # the loop's clock; time.monotonic is the deadline's
     last = b""
     # aclosing: cancelled at any await here (the last asker left), the engine's generator is
     # closed at once, not whenever the garbage collector finds the suspended frames().
     async with contextlib.aclosing(frames(stream, settings)) as lines:
         async for line in lines:
-            if packer is not None:
-                packed.append(await anyio.to_thread.run_sync(packer.compress, line))
-                size += len(packed[-1])
-                if size > settings.largest_answer_bytes:
-                    packer, packed = None, []
+            pending.append(await anyio.to_thread.run_sync(packer.compress, line))
+            pending_plain += len(line)
+            lines_seen += 1
             last = line
-            yield line
-    if packer is not None and last.startswith(b'{"event":"end"'):
-        packed.append(packer.flush())
-        await store.put(key, b"".join(packed))
+            if (lines_seen <= 2 or pending_plain >= FLUSH_PLAIN_BYTES
+                    or anyio.current_time() - flushed_at >= FLUSH_SECONDS):
+                pending.append(packer.flush(zlib.Z_SYNC_FLUSH))
+                segment = b"".join(pending)
+                pending, pending_plain, flushed_at = [], 0, anyio.current_time()
+                kept, kept_bytes = _keep(kept, kept_bytes, segment, settings)
+                yield segment
+    pending.append(packer.flush())  # the end of the gzip file
+    segment = b"".join(pending)
+    kept, kept_bytes = _keep(kept, kept_bytes, segment, settings)
+    yield segment
+    if kept is not None and last.startswith(b'{"event":"end"'):
+        await store.put(key, b"".join(kept))
+
+
+def _keep(kept: list[bytes] | None, size: int, segment: bytes, settings: Settings
+          ) -> tuple[list[bytes] | None, int]:
+    """The segments kept so far, or None once they outgrow ``largest_answer_bytes``."""
+    if kept is None or size + len(segment) > settings.largest_answer_bytes:
+        return None, 0
+    kept.append(segment)
+    return kept, size + len(segment)
 
 
 async def kept_answer(request: Request, packed: bytes) -> Response:
     headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
+    if accepts_gzip(request.headers.get("accept-encoding", "")):
         return Response(packed, media_type=MEDIA_TYPE,
                         headers={**headers, "Content-Encoding": "gzip"})
     plain = await anyio.to_thread.run_sync(gzip.decompress, packed)
     return Response(plain, media_type=MEDIA_TYPE, headers=headers)
 
 
-async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+def accepts_gzip(accept_encoding: str) -> bool:
+    return "gzip" in accept_encoding
+
+
+async def _gzipped(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The flight's segments as they are. Should the shared flight fail mid-stream, the gzip
+    stops short (the client reports a stream that ended early): an error line cannot be
+    appended to a gzip stream whose compressor lives in another task."""
     yield first
     try:
-        async for line in rest:
-            yield line
+        async for segment in rest:
+            yield segment
+    except FlightFailed:
+        logger.exception("shared trace stream failed")
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+async def _plain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The flight's segments decoded, for a client that does not accept gzip."""
+    unpacker = zlib.decompressobj(31)
+    try:
+        yield unpacker.decompress(first)
+        async for segment in rest:
+            if lines := unpacker.decompress(segment):
+                yield lines
     except FlightFailed:
         logger.exception("shared trace stream failed")
         yield FrameEncoder("json", 6, "compact").error(envelope(
@@ -267,7 +318,6 @@ async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
         )["error"])
     finally:
         await rest.aclose()  # type: ignore[attr-defined]
-
 
 
 class KeptTraces:
@@ -312,7 +362,8 @@ class KeptTraces:
         raw = b"".join(chunks)
         done = not message.get("more_body")
         kept = await kept_answers[0].get(answer_key(raw)) if done else None
-        if kept is not None and b"gzip" in headers.get(b"accept-encoding", b""):
+        gzip_ok = accepts_gzip(headers.get(b"accept-encoding", b"").decode("latin-1"))
+        if kept is not None and gzip_ok:
             await send({"type": "http.response.start", "status": 200, "headers": [
                 (b"content-type", MEDIA_TYPE.encode()), (b"content-encoding", b"gzip"),
                 (b"content-length", str(len(kept)).encode()), (b"vary", b"Accept-Encoding"),
