@@ -2,32 +2,19 @@
 // hatched) carries the sliding window; it fans out to M branches, kernel
 // w[:, :, q, r] then output map q*M + r, which fills cell by cell.
 import { t } from "../core/i18n.js";
-import { channelHue, maxAbs } from "./colors.js";
 import { Heatmap } from "./grid.js";
 import {
-  anchor, at, el, filledCells, pagerBar, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
+  anchor, at, el, LaneView, pagerBar, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath,
 } from "./common.js";
 import { FocusView, widestTexts } from "./focus.js";
-import { formatNumber } from "./format.js";
 import { captionBox, columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
-export class DepthwiseView {
+export class DepthwiseView extends LaneView {
   constructor(root, store, stage, handlers = {}) {
-    this.root = root;
-    this.store = store;
-    this.stage = stage;
-    this.handlers = handlers;
-    const header = store.header;
-    this.channels = header.in_channels;
+    const { header } = store;
+    super(root, store, stage, handlers, header.kernels.depthwise_filter);
     this.multiplier = header.channel_multiplier;
-    [this.kh, this.kw] = header.kernel_hw;
-    this.pad = header.padding;
-    this.padded = header.padded_input; // (C, Hp, Wp)
-    this.input = header.input; // (C, H, W)
     this.filter = header.kernels.depthwise_filter; // (C, M, kh, kw)
-    [this.outH, this.outW] = stage.outputHW;
-    this.inputMax = maxAbs(this.padded.data);
-    this.weightMax = maxAbs(this.filter.data);
     this.activeLane = -1;
     this.activeMap = -1;
     // A separable convolution's depthwise maps are z (the pointwise formula's name), not outputs.
@@ -184,20 +171,7 @@ export class DepthwiseView {
     const first = this.page * perPage;
     const last = Math.min(C, first + perPage);
     for (let q = first; q < last; q++) {
-      const hue = channelHue(q);
-      const lane = el("section", "lane");
-      lane.style.setProperty("--hue", hue);
-      lane.setAttribute("aria-label", t("stage.channel", { q }));
-      const input = new Heatmap({
-        rows: hp, cols: wp, cell, hue, className: "input", numberHint: inputTexts,
-        label: t("stage.in_channel", { q }),
-        ariaLabel: t("stage.grid_label", { name: t("stage.in_channel", { q }), rows: hp, cols: wp }),
-        onCell: this.handlers.onInputCell
-          ? (i, j) => this.handlers.onInputCell(q, i - this.pad.pad_top, j - this.pad.pad_left)
-          : null,
-      });
-      input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
-      input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(q) : null; // a photo's own colours
+      const { lane, input, hue } = this.inputLane(q, cell, inputTexts);
       const branches = el("div", "branches");
       branches.style.setProperty("--branch-columns", String(plan.bc));
       const branchViews = [];
@@ -261,14 +235,8 @@ export class DepthwiseView {
 
   /** Paint step k (stage-local `frame.local`); every pixel follows from k and the store. */
   render(frame) {
-    const { channels: C, multiplier: M, outH, outW, stage } = this;
-    const scales = stageScales(this.inputMax, stage, this.weightMax);
-    this.scales = scales;
-    const staticKey = `${scales.maps}|${scales.weights}`;
-    if (this.drawn !== staticKey) {
-      this.drawn = staticKey;
-      this.drawStatic(scales);
-    }
+    const { channels: C, multiplier: M } = this;
+    const scales = this.frameScales(this.inputMax, (fresh) => this.drawStatic(fresh));
     const q = frame.scalar("q");
     const r = frame.scalar("r");
     const i = frame.scalar("i");
@@ -294,23 +262,15 @@ export class DepthwiseView {
       scrollIntoViewIfNeeded(this.lanes[q].element, this.root);
     }
     const lane = this.lanes[q];
-    const rows = Array.from(frame.array("rows").data, (row) => row + this.pad.pad_top);
-    const cols = Array.from(frame.array("cols").data, (col) => col + this.pad.pad_left);
-    lane.input.showWindow(rows, cols);
+    lane.input.showWindow(...this.windowTaps(frame));
     lane.branches.forEach((branch, index) => {
       const active = index === r;
       branch.element.classList.toggle("active", active);
       lane.wires[index].classList.toggle("active", active);
     });
-    const perMap = outH * outW;
-    const hint = [formatNumber(-scales.maps, 3)];
     for (let m = 0; m < C * M; m++) {
       const owner = this.lanes[Math.floor(m / M)];
-      if (!owner) continue;
-      const branch = owner.branches[m % M];
-      const count = filledCells(local, m, perMap);
-      branch.output.numberHint = hint;
-      branch.output.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
+      if (owner) this.fillMap(owner.branches[m % M].output, m, local, scales);
     }
     const previous = this.lanes[Math.floor(this.activeMap / M)];
     if (this.activeMap !== o && previous) previous.branches[this.activeMap % M].output.showCursor(null);
@@ -335,26 +295,12 @@ export class DepthwiseView {
   }
 
   drawStatic(scales) {
-    const { pad_top: top, pad_left: left } = this.pad;
-    const [, h, w] = this.input.shape;
     this.lanes.forEach((lane, q) => {
       if (!lane) return;
-      lane.input.draw((i, j) => {
-        const inside = i >= top && i < top + h && j >= left && j < left + w;
-        return inside ? at(this.padded, q, i, j) : undefined;
-      }, scales.maps);
+      this.drawInput(lane.input, q, scales);
       lane.branches.forEach((branch, r) => {
         if (branch.kernel) branch.kernel.draw((di, dj) => at(this.filter, q, r, di, dj), scales.weights);
       });
     });
-  }
-}
-
-/** Scroll a lane into its scrolling container without moving the page. */
-export function scrollIntoViewIfNeeded(element, container) {
-  const box = element.getBoundingClientRect();
-  const frame = container.getBoundingClientRect();
-  if (box.top < frame.top || box.bottom > frame.bottom) {
-    container.scrollTop += box.top - frame.top - 8;
   }
 }

@@ -2,25 +2,20 @@
 // the C·M vector z read across the depthwise maps, the C·M × O matrix of 1×1
 // weights, and the O outputs at that pixel; then the full output maps.
 import { t } from "../core/i18n.js";
-import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
+import { channelHue, MIXED_HUE } from "./colors.js";
 import { Heatmap } from "./grid.js";
-import { at, el, fitCell, partialMap, stageScales } from "./common.js";
+import { at, el, fitCell, partialMap, StageView } from "./common.js";
 import { labelHeight, labelWidth, readability } from "./layout.js";
 import { widestTexts } from "./focus.js";
 
-export class PointwiseView {
+export class PointwiseView extends StageView {
   constructor(root, store, stage, handlers = {}) {
-    this.root = root;
-    this.store = store;
-    this.stage = stage;
-    this.handlers = handlers;
-    const header = store.header;
+    const { header } = store;
+    super(root, store, stage, handlers, header.kernels.pointwise_filter);
     this.multiplier = header.channel_multiplier;
     this.matrix = header.kernels.pointwise_filter; // (C*M, O)
     [this.rows, this.outChannels] = this.matrix.shape;
-    [this.outH, this.outW] = stage.outputHW;
     this.depthwise = store.stages[0]; // its values are the C·M maps (q*M + r, i, j)
-    this.weightMax = maxAbs(this.matrix.data);
   }
 
   build(width, height, maxCell = null) {
@@ -133,20 +128,16 @@ export class PointwiseView {
   render(frame) {
     const { outH, outW, outChannels: O, stage } = this;
     const depthwiseValues = this.depthwise.values;
-    const scales = stageScales(this.depthwise.valuesMaxAbs, stage, this.weightMax);
-    this.scales = scales;
-    const staticKey = `${scales.maps}|${scales.weights}`;
     const perMap = outH * outW;
-    if (this.drawn !== staticKey) {
-      this.drawn = staticKey;
+    const scales = this.frameScales(this.depthwise.valuesMaxAbs, (fresh) => {
       // One number size for all maps of a side: the widest of its values decides.
       const inputHint = widestTexts(depthwiseValues);
       const outputHint = widestTexts(stage.values);
       for (const map of this.inputs) map.numberHint = inputHint;
       for (const map of this.outputs) map.numberHint = outputHint;
-      this.inputs.forEach((map, a) => map.draw(partialMap(depthwiseValues, a * perMap, outW, perMap), scales.maps));
-      this.matrixView.draw((a, k) => at(this.matrix, a, k), scales.weights);
-    }
+      this.inputs.forEach((map, a) => map.draw(partialMap(depthwiseValues, a * perMap, outW, perMap), fresh.maps));
+      this.matrixView.draw((a, k) => at(this.matrix, a, k), fresh.weights);
+    });
     const i = frame.scalar("i");
     const j = frame.scalar("j");
     const vector = frame.array("vector").data;

@@ -2,36 +2,23 @@
 // of the current output's group carries the window and its slice of that
 // output's filter, and all of them feed one output map (fan-in).
 import { t } from "../core/i18n.js";
-import { channelHue, maxAbs, MIXED_HUE } from "./colors.js";
+import { MIXED_HUE } from "./colors.js";
 import { Heatmap, svgElement } from "./grid.js";
 import {
-  anchor, at, el, filledCells, partialMap, sizeWireLayer, stageScales, wireLayer, wirePath,
+  anchor, at, el, LaneView, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath,
 } from "./common.js";
-import { scrollIntoViewIfNeeded } from "./depthwise.js";
 import { FocusView, widestTexts } from "./focus.js";
-import { formatNumber } from "./format.js";
 import { captionBox, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
-export class StandardView {
+export class StandardView extends LaneView {
   constructor(root, store, stage, handlers = {}) {
-    this.root = root;
-    this.store = store;
-    this.stage = stage;
-    this.handlers = handlers;
-    const header = store.header;
-    this.channels = header.in_channels;
+    const { header } = store;
+    super(root, store, stage, handlers, header.kernels.weight);
     this.groups = header.groups;
     this.outChannels = header.out_channels;
     this.groupIn = this.channels / this.groups;
     this.groupOut = this.outChannels / this.groups;
-    [this.kh, this.kw] = header.kernel_hw;
-    this.pad = header.padding;
-    this.padded = header.padded_input; // (C, Hp, Wp)
-    this.input = header.input;
     this.weight = header.kernels.weight; // (O, Cg, kh, kw)
-    [this.outH, this.outW] = stage.outputHW;
-    this.inputMax = maxAbs(this.padded.data);
-    this.weightMax = maxAbs(this.weight.data);
     this.activeOutput = -1;
   }
 
@@ -148,20 +135,7 @@ export class StandardView {
       const lanesOf = el("div", "group-lanes");
       group.append(lanesOf);
       for (let c = g * this.groupIn; c < (g + 1) * this.groupIn; c++) {
-        const hue = channelHue(c);
-        const lane = el("section", "lane");
-        lane.style.setProperty("--hue", hue);
-        lane.setAttribute("aria-label", t("stage.channel", { q: c }));
-        const input = new Heatmap({
-          rows: hp, cols: wp, cell, hue, className: "input",
-          label: t("stage.in_channel", { q: c }),
-          ariaLabel: t("stage.grid_label", { name: t("stage.in_channel", { q: c }), rows: hp, cols: wp }),
-          onCell: this.handlers.onInputCell
-            ? (i, j) => this.handlers.onInputCell(c, i - this.pad.pad_top, j - this.pad.pad_left)
-            : null,
-        });
-        input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
-        input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(c) : null; // a photo's own colours
+        const { lane, input, hue } = this.inputLane(c, cell);
         const kernel = compact ? null : new Heatmap({
           rows: kh, cols: kw, cell: kc, hue, className: "kernel", numberHint: kernelTexts,
           label: "",
@@ -207,27 +181,17 @@ export class StandardView {
   }
 
   render(frame) {
-    const { outH, outW, stage } = this;
-    const scales = stageScales(this.inputMax, stage, this.weightMax);
+    const scales = this.frameScales(this.inputMax, (fresh) => {
+      this.lanes.forEach((lane, c) => this.drawInput(lane.input, c, fresh));
+      this.activeOutput = -1;
+    });
     const o = frame.scalar("out_channel");
     const g = frame.scalar("group");
-    this.scales = scales;
-    const staticKey = `${scales.maps}|${scales.weights}`;
-    if (this.drawn !== staticKey) {
-      this.drawn = staticKey;
-      this.drawInputs(scales);
-      this.activeOutput = -1;
-    }
     if (o !== this.activeOutput) this.showOutput(o, g, scales);
-    const rows = Array.from(frame.array("rows").data, (row) => row + this.pad.pad_top);
-    const cols = Array.from(frame.array("cols").data, (col) => col + this.pad.pad_left);
+    const [rows, cols] = this.windowTaps(frame);
     for (const lane of this.lanes) lane.input.showWindow(lane.group === g ? rows : null, cols);
-    const perMap = outH * outW;
-    const hint = [formatNumber(-scales.maps, 3)];
     this.outputs.forEach((map, m) => {
-      const count = filledCells(frame.local, m, perMap);
-      map.numberHint = hint;
-      map.drawPrefix(partialMap(stage.values, m * perMap, outW, count), count, scales.maps);
+      this.fillMap(map, m, frame.local, scales);
       map.showCursor(m === o ? frame.scalar("i") : null, frame.scalar("j"));
     });
     if (this.focus) {
@@ -270,16 +234,5 @@ export class StandardView {
     });
     const first = this.lanes.find((lane) => lane.group === g);
     if (first) scrollIntoViewIfNeeded(first.element, this.root);
-  }
-
-  drawInputs(scales) {
-    const { pad_top: top, pad_left: left } = this.pad;
-    const [, h, w] = this.input.shape;
-    this.lanes.forEach((lane, c) => {
-      lane.input.draw((i, j) => {
-        const inside = i >= top && i < top + h && j >= left && j < left + w;
-        return inside ? at(this.padded, c, i, j) : undefined;
-      }, scales.maps);
-    });
   }
 }
