@@ -59,31 +59,8 @@ export function medianCut(rgba, size = 256) {
   const keys = [];
   for (let key = 0; key < 32768; key++) if (histogram[key]) keys.push(key);
   const channel = (key, c) => (c === 0 ? key >> 10 : c === 1 ? (key >> 5) & 31 : key & 31);
-  let boxes = [keys];
-  while (boxes.length < size) {
-    // Split the box with the widest channel range (ties: the most pixels).
-    let best = -1;
-    let bestScore = -1;
-    boxes.forEach((box, index) => {
-      if (box.length < 2) return;
-      let score = 0;
-      for (let c = 0; c < 3; c++) {
-        let low = 31;
-        let high = 0;
-        for (const key of box) {
-          const v = channel(key, c);
-          if (v < low) low = v;
-          if (v > high) high = v;
-        }
-        score = Math.max(score, high - low);
-      }
-      if (score > bestScore) {
-        bestScore = score;
-        best = index;
-      }
-    });
-    if (best < 0) break;
-    const box = boxes[best];
+  // The channel whose values spread widest over a box's colours (the first of equals), and that spread.
+  const widestChannel = (box) => {
     let widest = 0;
     let span = -1;
     for (let c = 0; c < 3; c++) {
@@ -99,6 +76,24 @@ export function medianCut(rgba, size = 256) {
         widest = c;
       }
     }
+    return { widest, span };
+  };
+  let boxes = [keys];
+  while (boxes.length < size) {
+    // Split the box with the widest channel range (ties: the most pixels).
+    let best = -1;
+    let bestScore = -1;
+    boxes.forEach((box, index) => {
+      if (box.length < 2) return;
+      const score = widestChannel(box).span;
+      if (score > bestScore) {
+        bestScore = score;
+        best = index;
+      }
+    });
+    if (best < 0) break;
+    const box = boxes[best];
+    const { widest } = widestChannel(box);
     box.sort((a, b) => channel(a, widest) - channel(b, widest));
     let total = 0;
     for (const key of box) total += histogram[key];
