@@ -3,7 +3,7 @@
 // approximation for M = 1 (/factorize), and the error against M as a chart.
 import { presetKernel, randomIntegers } from "../controls/data.js";
 import { showLabNumbers } from "../lab/lesson.js";
-import { CHART_CONFIG, chartLayout, escapeHtml, failed, formatNumber, kernelRows, loading, matrixHtml, rich, t } from "./common.js";
+import { CHART_CONFIG, chartLayout, escapeHtml, formatNumber, kernelRows, matrixHtml, rich, t, whileLoading } from "./common.js";
 
 const BANKS = {
   edges: ["edge_x", "edge_y", "laplacian", "sharpen"],
@@ -32,8 +32,7 @@ export function mount(element, ctx) {
   const widget = {
     async update(values, problem, signal) {
       last = [values, problem];
-      loading(top);
-      try {
+      await whileLoading(top, async () => {
         const choice = select.value;
         const filters = bank(choice);
         const [fit, Plotly] = await Promise.all([
@@ -65,9 +64,7 @@ export function mount(element, ctx) {
           showlegend: false,
         }), CHART_CONFIG);
         element.dataset.ready = "true";
-      } catch (error) {
-        if (error.name !== "AbortError") failed(top, error);
-      }
+      });
     },
   };
   select.addEventListener("change", () => last && widget.update(...last, undefined));

@@ -62,6 +62,20 @@ export function failed(element, error) {
   element.innerHTML = `<p class="problem">${escapeHtml(t("lesson.failed", { message: error.message || String(error) }))}</p>`;
 }
 
+/**
+ * One update of a widget: `work()` asks the server and fills `element` (or more), with the
+ * placeholder in `element` meanwhile and the failure in it when a request fails. An update
+ * aborted by a newer one (AbortError) leaves `element` to the newer one.
+ */
+export async function whileLoading(element, work) {
+  loading(element);
+  try {
+    await work();
+  } catch (error) {
+    if (error.name !== "AbortError") failed(element, error);
+  }
+}
+
 /** A plotly layout in the page's type and colours. */
 export function chartLayout(extra) {
   return {

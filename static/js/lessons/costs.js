@@ -1,6 +1,6 @@
 // Lesson 2: separable = depthwise + pointwise. Weights and multiply-adds side by side
 // (from /costs), the ratio 1/O + 1/(kh·kw), and sweeps over channels and kernel size.
-import { CHART_CONFIG, chartLayout, escapeHtml, failed, loading, t } from "./common.js";
+import { CHART_CONFIG, chartLayout, escapeHtml, t, whileLoading } from "./common.js";
 
 const integer = (n) => Number(n).toLocaleString("en-US");
 const percent = (x) => `${(100 * x).toFixed(1)} %`;
@@ -49,9 +49,8 @@ export function mount(element, ctx) {
   const ratio = element.querySelector("[data-role=ratio]");
   return {
     async update(values, problem, signal) {
-      loading(table);
       const shapes = shapesOf(values);
-      try {
+      await whileLoading(table, async () => {
         const channelValues = [1, 2, 4, 8, 16, 32, 64, 128, 256];
         const kernelValues = [1, 3, 5, 7, 9, 11];
         const [now, channels, kernels, Plotly] = await Promise.all([
@@ -81,9 +80,7 @@ export function mount(element, ctx) {
         await chart(element.querySelector("[data-role=sweep-channels]"), channels.sweep, t("lesson2.chart_channels"), t("lesson2.axis_channels"));
         await chart(element.querySelector("[data-role=sweep-kernel]"), kernels.sweep, t("lesson2.chart_kernel"), t("lesson2.axis_kernel"));
         element.dataset.ready = "true";
-      } catch (error) {
-        if (error.name !== "AbortError") failed(table, error);
-      }
+      });
     },
   };
 }

@@ -1,12 +1,11 @@
 // Lesson 3: the equivalent standard kernel of the current separable convolution
 // (/factorize), and both outputs (separable, and conv2d with that kernel) shown equal.
-import { channelRows, escapeHtml, failed, kernelRows, loading, matrixHtml, rich, sameNumbers, t } from "./common.js";
+import { channelRows, escapeHtml, kernelRows, matrixHtml, rich, sameNumbers, t, whileLoading } from "./common.js";
 
 export function mount(element, ctx) {
   return {
     async update(values, problem, signal) {
-      loading(element);
-      try {
+      await whileLoading(element, async () => {
         const body = ctx.opBody(problem);
         const pair = await ctx.callApi("factorize", { depthwise_filter: body.depthwise_filter, pointwise_filter: body.pointwise_filter }, signal);
         const kernel = pair.equivalent_kernel; // [kh, kw, C, O]
@@ -31,9 +30,7 @@ export function mount(element, ctx) {
           `${matrixHtml(channelRows(standard.output, k), { role: "standard-output" })}</figure></div>`;
         html += `<p class="lesson-verdict" data-equal="${equal}">${escapeHtml(t(equal ? "lesson3.equal" : "lesson3.unequal", { o: outs }))}</p>`;
         element.innerHTML = html;
-      } catch (error) {
-        if (error.name !== "AbortError") failed(element, error);
-      }
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 // Lesson 1: channel_multiplier. Output channel o = q·M + r (index arithmetic), and the
 // server's output at pixel (0, 0) for each o.
-import { escapeHtml, exact, failed, formatNumber, loading, t } from "./common.js";
+import { escapeHtml, exact, formatNumber, t, whileLoading } from "./common.js";
 
 export function mount(element, ctx) {
   return {
@@ -11,8 +11,7 @@ export function mount(element, ctx) {
       for (const row of element.querySelectorAll("tr[data-channel]")) row.classList.toggle("current", Number(row.dataset.channel) === o);
     },
     async update(values, problem, signal) {
-      loading(element);
-      try {
+      await whileLoading(element, async () => {
         const answer = await ctx.callApi("depthwise_conv2d", ctx.opBody(problem), signal);
         const m = values.multiplier;
         const pixel = answer.output[0][0][0];
@@ -29,9 +28,7 @@ export function mount(element, ctx) {
         html += `<p class="lesson-fact">${escapeHtml(t("lesson1.shape", { c: values.channels, m, cm: answer.shape[3] }))}</p>`;
         element.innerHTML = html;
         this.onStep(values);
-      } catch (error) {
-        if (error.name !== "AbortError") failed(element, error);
-      }
+      });
     },
   };
 }

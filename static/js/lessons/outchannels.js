@@ -1,14 +1,13 @@
 // Lesson 5: out_channels smaller than in_channels · channel_multiplier. The server
 // runs the separable convolution and reports every shape.
-import { escapeHtml, failed, loading, rich, t } from "./common.js";
+import { escapeHtml, rich, t, whileLoading } from "./common.js";
 
 const shape = (s) => `[${s.join(", ")}]`;
 
 export function mount(element, ctx) {
   return {
     async update(values, problem, signal) {
-      loading(element);
-      try {
+      await whileLoading(element, async () => {
         const body = ctx.opBody(problem);
         const answer = await ctx.callApi("separable_conv2d", body, signal);
         const cm = answer.depthwise_shape[3];
@@ -25,9 +24,7 @@ export function mount(element, ctx) {
           "</tbody></table>";
         html += `<p class="lesson-verdict" data-role="accepted" data-o="${o}" data-cm="${cm}">${rich(o < cm ? "lesson5.accepted_less" : "lesson5.accepted", { o, cm })}</p>`;
         element.innerHTML = html;
-      } catch (error) {
-        if (error.name !== "AbortError") failed(element, error);
-      }
+      });
     },
   };
 }

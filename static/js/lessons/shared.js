@@ -1,7 +1,7 @@
 // Lesson 7: one kernel shared by every channel, without mixing. The server computes it
 // three ways (/lessons/shared_kernel); the code shows how to write it.
 import { translateComments } from "../code/comments.js";
-import { channelRows, escapeHtml, failed, loading, matrixHtml, rich, t } from "./common.js";
+import { channelRows, escapeHtml, matrixHtml, rich, t, whileLoading } from "./common.js";
 
 const CODE = {
   tf: `# TensorFlow: tile one kernel k [kh, kw] over the C channels
@@ -32,8 +32,7 @@ export function mount(element, ctx) {
   const top = element.querySelector(".lesson-shared");
   return {
     async update(values, problem, signal) {
-      loading(top);
-      try {
+      await whileLoading(top, async () => {
         const answer = await ctx.callApi("shared_kernel", ctx.opBody(problem), signal);
         let html = `<div class="lesson-kernels"><figure><figcaption>${escapeHtml(t("lesson7.kernel"))}</figcaption>${matrixHtml(answer.kernel, { role: "shared-kernel" })}</figure>`;
         for (let c = 0; c < Math.min(answer.in_channels, 3); c++) {
@@ -44,9 +43,7 @@ export function mount(element, ctx) {
         html += `<p class="lesson-verdict" data-role="shared-difference" data-value="${answer.max_abs_difference}" data-shared="${answer.shared}">` +
           `${rich(answer.shared ? "lesson7.same" : "lesson7.not_shared", { d: answer.max_abs_difference })}</p>`;
         top.innerHTML = html;
-      } catch (error) {
-        if (error.name !== "AbortError") failed(top, error);
-      }
+      });
     },
   };
 }
