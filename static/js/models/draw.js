@@ -18,6 +18,22 @@ export function extent(values) {
   return largest || 1;
 }
 
+/** An element of the models pages: a tag with a class and a text, both optional. */
+export function element(tag, className = "", text = "") {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+/** A table's header cell: a column's title (scope "col") or a row's (scope "row"). */
+export function headerCell(scope, text) {
+  const cell = document.createElement("th");
+  cell.scope = scope;
+  cell.textContent = text;
+  return cell;
+}
+
 /** A short, exact-enough text for a value: 4 significant digits. */
 export function fmt(value) {
   if (value === 0) return "0";

@@ -5,19 +5,12 @@
 import { decodeArray, fetchModelFile, fetchPhoto, inspectModel, runModelLayer } from "../core/api.js";
 import { config } from "../core/config.js";
 import { t } from "../core/i18n.js";
-import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
+import { element, extent, fitCell, fmt, headerCell, mapFigure, stepTables } from "./draw.js";
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_KERNEL_ROWS = 16;
 const MAX_KERNEL_COLS = 16;
 const MAX_DETAIL_CHANNELS = 4;
-
-function element(tag, className = "", text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
 
 /** A seeded uniform generator in [-1, 1) (mulberry32), for the "random" input. */
 function random(seed) {
@@ -274,20 +267,12 @@ export class ModelView {
     table.replaceChildren();
     const keys = ["min", "max", "mean", "std", "abs_mean", "l2"];
     const head = table.createTHead().insertRow();
-    for (const key of ["channel", ...keys]) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = t(`models.stat.${key}`);
-      head.append(th);
-    }
+    for (const key of ["channel", ...keys]) head.append(headerCell("col", t(`models.stat.${key}`)));
     const body = table.createTBody();
     const stats = layer.weight_stats;
     const add = (label, values) => {
       const row = body.insertRow();
-      const th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = label;
-      row.append(th);
+      row.append(headerCell("row", label));
       for (const key of keys) row.insertCell().textContent = fmt(values[key]);
     };
     add(t("models.stat.all"), stats.overall);
