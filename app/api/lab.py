@@ -11,8 +11,6 @@ numbers at once. A client that leaves stops the run unless someone else watches 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
 import functools
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__, lab
+from app.answers.lru import LruCache
 from app.api.body import JsonBody, body_docs, get_settings, json_body, register_component
 from app.api.errors import ERROR_RESPONSES, ApiError, ErrorEnvelope, field_from_message
 from app.api.multipart import FORM_OVERHEAD_BYTES, RawForm, read_form
@@ -103,27 +102,11 @@ def _mnist(path: str, max_examples: int) -> lab.Dataset:
     return lab.load_mnist(path, max_examples)
 
 
-class UploadStore:
+class UploadStore(LruCache[str, lab.Dataset]):
     """Uploaded datasets of this process by id (a hash of the bytes), least recent out."""
 
     def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._datasets: OrderedDict[str, lab.Dataset] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, key: str, dataset: lab.Dataset) -> None:
-        with self._lock:
-            self._datasets[key] = dataset
-            self._datasets.move_to_end(key)
-            while len(self._datasets) > self.capacity:
-                self._datasets.popitem(last=False)
-
-    def get(self, key: str) -> lab.Dataset | None:
-        with self._lock:
-            dataset = self._datasets.get(key)
-            if dataset is not None:
-                self._datasets.move_to_end(key)
-            return dataset
+        super().__init__(max_entries=capacity)
 
 
 def uploads_of(state: Any, settings: Settings) -> UploadStore:
@@ -160,11 +143,9 @@ def dataset_for(name: str, settings: Settings, upload: str | None = None,
         raise ApiError(503, "lab_unavailable", str(error), "dataset") from None
 
 
-def prepare(body: JsonBody, settings: Settings, uploads: UploadStore | None = None
-            ) -> tuple[lab.LabConfig, lab.Dataset]:
-    """The body parsed and checked, the dataset loaded (in a worker thread)."""
-    request: LabTrainRequest = body.parse()
-    config = lab.LabConfig(**request.model_dump())
+def checked_config(fields: dict[str, Any], settings: Settings) -> lab.LabConfig:
+    """A run's fields as a ``LabConfig`` within the server's ``lab_*`` limits, or the error."""
+    config = lab.LabConfig(**fields)
     try:
         lab.check(config, limits_of(settings))
     except ValueError as error:
@@ -174,6 +155,14 @@ def prepare(body: JsonBody, settings: Settings, uploads: UploadStore | None = No
         status, code = ((413, "lab_limit") if "(lab_max" in message
                         else (422, "invalid_configuration"))
         raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
+    return config
+
+
+def prepare(body: JsonBody, settings: Settings, uploads: UploadStore | None = None
+            ) -> tuple[lab.LabConfig, lab.Dataset]:
+    """The body parsed and checked, the dataset loaded (in a worker thread)."""
+    request: LabTrainRequest = body.parse()
+    config = checked_config(request.model_dump(), settings)
     dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     if config.train_size is not None and config.train_size > len(dataset.train_labels):
         raise ApiError(
@@ -307,16 +296,7 @@ def backward_payload(body: JsonBody, settings: Settings, uploads: UploadStore
     request: LabBackwardRequest = body.parse()
     fields = request.model_dump()
     example = fields.pop("example")
-    config = lab.LabConfig(**fields)
-    try:
-        lab.check(config, limits_of(settings))
-    except ValueError as error:
-        message = str(error)
-        # The schema has checked types and ranges: what is left are fields that do not fit
-        # together (an upload with dataset 'digits'), or a lab_* limit.
-        status, code = ((413, "lab_limit") if "(lab_max" in message
-                        else (422, "invalid_configuration"))
-        raise ApiError(status, code, message, field_from_message(message, FIELDS)) from None
+    config = checked_config(fields, settings)
     dataset = dataset_for(config.dataset, settings, config.upload, uploads)
     try:
         step = first_step(config, dataset, example, limits_of(settings))

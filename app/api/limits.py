@@ -12,17 +12,18 @@ from app.engine import ConvPlan
 from app.settings import Settings
 
 
-def _too_large(code: str, field: str, message: str) -> ApiError:
-    return ApiError(413, code, message, field)
+def _at_most(limit: int, value: int, code: str, field: str, message: str) -> None:
+    """``value`` within a setting's ``limit``, else 413 ``code`` naming ``field``."""
+    if value > limit:
+        raise ApiError(413, code, message, field)
 
 
 def check_elements(name: str, count: int, settings: Settings, what: str | None = None) -> None:
-    if count > settings.max_elements:
-        raise _too_large(
-            "too_many_elements", name,
-            f"{what or name} has {count:,} elements; the limit is {settings.max_elements:,} "
-            "(max_elements)",
-        )
+    _at_most(
+        settings.max_elements, count, "too_many_elements", name,
+        f"{what or name} has {count:,} elements; the limit is {settings.max_elements:,} "
+        "(max_elements)",
+    )
 
 
 def check_sources(sources: dict[str, ArraySource], settings: Settings) -> None:
@@ -32,21 +33,19 @@ def check_sources(sources: dict[str, ArraySource], settings: Settings) -> None:
 
 
 def check_kernel(name: str, kernel_hw: tuple[int, int], settings: Settings) -> None:
-    if max(kernel_hw) > settings.max_kernel_size:
-        raise _too_large(
-            "kernel_too_large", name,
-            f"{name} has a {kernel_hw[0]}x{kernel_hw[1]} kernel; the largest side allowed is "
-            f"{settings.max_kernel_size} (max_kernel_size)",
-        )
+    _at_most(
+        settings.max_kernel_size, max(kernel_hw), "kernel_too_large", name,
+        f"{name} has a {kernel_hw[0]}x{kernel_hw[1]} kernel; the largest side allowed is "
+        f"{settings.max_kernel_size} (max_kernel_size)",
+    )
 
 
 def check_channels(name: str, what: str, channels: int, settings: Settings) -> None:
-    if channels > settings.max_channels:
-        raise _too_large(
-            "too_many_channels", name,
-            f"{what} is {channels:,}; the limit is {settings.max_channels:,} channels "
-            "(max_channels)",
-        )
+    _at_most(
+        settings.max_channels, channels, "too_many_channels", name,
+        f"{what} is {channels:,}; the limit is {settings.max_channels:,} channels "
+        "(max_channels)",
+    )
 
 
 def spatial_macs(plan: ConvPlan) -> int:
@@ -61,12 +60,11 @@ def spatial_macs(plan: ConvPlan) -> int:
 
 def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
     """Batch, channels, kernel, the sizes the engine allocates, and the work."""
-    if plan.batch > settings.max_batch:
-        raise _too_large(
-            "batch_too_large", "input",
-            f"input has a batch of {plan.batch:,}; the limit is {settings.max_batch:,} "
-            "(max_batch)",
-        )
+    _at_most(
+        settings.max_batch, plan.batch, "batch_too_large", "input",
+        f"input has a batch of {plan.batch:,}; the limit is {settings.max_batch:,} "
+        "(max_batch)",
+    )
     check_kernel(filter_name, plan.kernel_hw, settings)
     check_channels("input", "input's channel count", plan.in_channels, settings)
     check_channels(filter_name, f"{filter_name}'s output channel count",
@@ -100,18 +98,16 @@ def check_plan(plan: ConvPlan, filter_name: str, settings: Settings) -> None:
         # more per group when there are groups; both within max_macs.
         copies = positions * plan.kernel_hw[0] * plan.kernel_hw[1] * plan.in_channels
         copies *= 2 if plan.groups > 1 else 1
-        if copies > settings.max_macs:
-            raise _too_large(
-                "too_much_work", "input",
-                f"The grouped convolution copies {copies:,} window values; the limit is "
-                f"{settings.max_macs:,} (max_macs). Use a smaller input or kernel",
-            )
-    if macs > settings.max_macs:
-        raise _too_large(
-            "too_much_work", "input",
-            f"This configuration needs {macs:,} multiply-adds; the limit is "
-            f"{settings.max_macs:,} (max_macs). Use a smaller input, kernel or fewer channels",
+        _at_most(
+            settings.max_macs, copies, "too_much_work", "input",
+            f"The grouped convolution copies {copies:,} window values; the limit is "
+            f"{settings.max_macs:,} (max_macs). Use a smaller input or kernel",
         )
+    _at_most(
+        settings.max_macs, macs, "too_much_work", "input",
+        f"This configuration needs {macs:,} multiply-adds; the limit is "
+        f"{settings.max_macs:,} (max_macs). Use a smaller input, kernel or fewer channels",
+    )
 
 
 def check_equivalent_kernel(depthwise_shape: tuple[int, ...], pointwise_shape: tuple[int, ...],
@@ -139,31 +135,28 @@ def check_approximation(filters_shape: tuple[int, ...], multiplier: int,
 
 
 def check_macs(macs: int, field: str, settings: Settings) -> None:
-    if macs > settings.max_macs:
-        raise _too_large(
-            "too_much_work", field,
-            f"This request needs {macs:,} multiply-adds; the limit is {settings.max_macs:,} "
-            "(max_macs). Use smaller arrays",
-        )
+    _at_most(
+        settings.max_macs, macs, "too_much_work", field,
+        f"This request needs {macs:,} multiply-adds; the limit is {settings.max_macs:,} "
+        "(max_macs). Use smaller arrays",
+    )
 
 
 def check_frames(steps: int, settings: Settings) -> None:
-    if steps > settings.max_frames:
-        raise _too_large(
-            "too_many_frames", "input",
-            f"The trace has {steps:,} steps; the limit is {settings.max_frames:,} frames "
-            "(max_frames). Trace a smaller input, or fewer channels",
-        )
+    _at_most(
+        settings.max_frames, steps, "too_many_frames", "input",
+        f"The trace has {steps:,} steps; the limit is {settings.max_frames:,} frames "
+        "(max_frames). Trace a smaller input, or fewer channels",
+    )
 
 
 def check_stream_bytes(estimate: int, settings: Settings) -> None:
-    if estimate > settings.max_stream_bytes:
-        raise _too_large(
-            "stream_too_large", "input",
-            f"The trace stream would be about {estimate:,} bytes; the limit is "
-            f"{settings.max_stream_bytes:,} (max_stream_bytes). Lower precision, use the "
-            "binary encoding, or trace a smaller configuration",
-        )
+    _at_most(
+        settings.max_stream_bytes, estimate, "stream_too_large", "input",
+        f"The trace stream would be about {estimate:,} bytes; the limit is "
+        f"{settings.max_stream_bytes:,} (max_stream_bytes). Lower precision, use the "
+        "binary encoding, or trace a smaller configuration",
+    )
 
 
 # Bytes per unit of each limit, in the worst case (tests/api/test_memory_walk.py measures

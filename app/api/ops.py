@@ -50,8 +50,8 @@ def op_payload(request: OpOptions, settings: Settings) -> dict[str, Any]:
     return payload
 
 
-def _route(path: str, model: type[OpOptions], summary: str, description: str,
-           example_sets: dict[str, dict[str, Any]]) -> None:
+def _route(path: str, model: type[OpOptions], summary: str,
+           example_sets: dict[str, dict[str, Any]], description: str) -> None:
     body = json_body(model.__name__, model)
 
     def compute(request: JsonBody, settings: Settings, compress: bool) -> Answer:
@@ -76,27 +76,18 @@ def _route(path: str, model: type[OpOptions], summary: str, description: str,
     )
 
 
-_route(
-    "/tf/conv2d", TfConv2dRequest, "tf.nn.conv2d",
-    "Cross-correlation with TF's arguments; grouped when the input depth is a multiple of "
-    "the filter's in-depth. Arrays as nested lists or {dtype, shape, data} base64.",
-    {"conv2d_seed_input": examples.CONV2D},
-)
-_route(
-    "/tf/depthwise_conv2d", TfDepthwiseConv2dRequest, "tf.nn.depthwise_conv2d",
-    "Depthwise convolution: output channel q*M + r reads input channel q with "
-    "filter[:, :, q, r]. The seed example gives [[[[0,36,9,27],[0,54,9,27]], ...]].",
-    {"seed_example": examples.DEPTHWISE},
-)
-_route(
-    "/tf/separable_conv2d", TfSeparableConv2dRequest, "tf.nn.separable_conv2d",
-    "Depthwise, then a 1x1 pointwise convolution; the response also holds the depthwise "
-    "stage's output (depthwise_output).",
-    {"seed_example_separable": examples.SEPARABLE},
-)
-_route(
-    "/torch/conv2d", TorchConv2dRequest, "torch.nn.functional.conv2d",
-    "PyTorch's conv2d (NCHW). Depthwise is groups=C with weight [K*C, 1, kh, kw]; its "
-    "channel order equals TF's q*M + r.",
-    {"seed_example_pytorch": examples.TORCH},
-)
+_route("/tf/conv2d", TfConv2dRequest, "tf.nn.conv2d", {"conv2d_seed_input": examples.CONV2D},
+       "Cross-correlation with TF's arguments; grouped when the input depth is a multiple of "
+       "the filter's in-depth. Arrays as nested lists or {dtype, shape, data} base64.")
+_route("/tf/depthwise_conv2d", TfDepthwiseConv2dRequest, "tf.nn.depthwise_conv2d",
+       {"seed_example": examples.DEPTHWISE},
+       "Depthwise convolution: output channel q*M + r reads input channel q with "
+       "filter[:, :, q, r]. The seed example gives [[[[0,36,9,27],[0,54,9,27]], ...]].")
+_route("/tf/separable_conv2d", TfSeparableConv2dRequest, "tf.nn.separable_conv2d",
+       {"seed_example_separable": examples.SEPARABLE},
+       "Depthwise, then a 1x1 pointwise convolution; the response also holds the depthwise "
+       "stage's output (depthwise_output).")
+_route("/torch/conv2d", TorchConv2dRequest, "torch.nn.functional.conv2d",
+       {"seed_example_pytorch": examples.TORCH},
+       "PyTorch's conv2d (NCHW). Depthwise is groups=C with weight [K*C, 1, kh, kw]; its "
+       "channel order equals TF's q*M + r.")

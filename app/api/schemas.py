@@ -11,7 +11,7 @@ converted, so a huge array is refused before it is allocated.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import (
     BaseModel,
@@ -22,9 +22,11 @@ from pydantic import (
     Strict,
     Tag,
     WithJsonSchema,
+    create_model,
 )
 
 from app.api import examples
+from app.engine import Padding2D
 
 # Upper bound of strides, dilations, explicit pads, groups: far beyond any real
 # configuration, it keeps every later integer computation small.
@@ -237,13 +239,11 @@ ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-class PaddingInfo(BaseModel):
-    pad_top: int
-    pad_bottom: int
-    pad_left: int
-    pad_right: int
-    output_height: int
-    output_width: int
+# The engine's Padding2D as the responses document it: its fields, stated once, there.
+PaddingInfo = create_model(
+    "PaddingInfo", __module__=__name__,
+    **{name: (hint, ...) for name, hint in get_type_hints(Padding2D).items()},
+)
 
 
 class OpResponse(BaseModel):

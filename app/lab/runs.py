@@ -25,12 +25,13 @@ import asyncio
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio.to_thread
+
+from app.answers.lru import LruCache
 
 
 class BoardFull(Exception):
@@ -75,31 +76,13 @@ class MemoryRunCache:
 
     def __init__(self, capacity: int = 256, capacity_bytes: int = 32 * 1024 * 1024) -> None:
         self.capacity, self.capacity_bytes = capacity, capacity_bytes
-        self._runs: OrderedDict[str, tuple[list[dict], int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._runs: LruCache[str, list[dict]] = LruCache(capacity, capacity_bytes)
 
     async def get(self, key: str) -> list[dict] | None:
-        with self._lock:
-            entry = self._runs.get(key)
-            if entry is None:
-                return None
-            self._runs.move_to_end(key)
-            return entry[0]
+        return self._runs.get(key)
 
     async def put(self, key: str, events: list[dict]) -> None:
-        size = len(json.dumps(events))
-        if size > self.capacity_bytes:
-            return
-        with self._lock:
-            previous = self._runs.pop(key, None)
-            if previous is not None:
-                self._bytes -= previous[1]
-            self._runs[key] = (events, size)
-            self._bytes += size
-            while len(self._runs) > self.capacity or self._bytes > self.capacity_bytes:
-                _, (_, dropped) = self._runs.popitem(last=False)
-                self._bytes -= dropped
+        self._runs.put(key, events, len(json.dumps(events)))
 
     def __len__(self) -> int:
         return len(self._runs)

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from app.answers.lru import LruCache
 from app.models.errors import ModelError, missing_extra
 
 Dim = int | str | None  # a fixed size, a symbolic name, or unknown
@@ -384,39 +383,7 @@ def load_model(data: bytes, max_model_bytes: int, max_model_weights: int) -> Onn
     return model
 
 
-class ByteBoundedCache:
-    """A per-process LRU keyed by a model's SHA-256, bounded by entries and bytes.
-
-    Only a speed-up: every request carries its model file, so any worker or replica can
-    answer it with or without a hit (no sticky sessions).
-    """
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-            return entry[0]
-
-    def put(self, key: Any, value: Any, size: int) -> None:
-        with self._lock:
-            self._entries[key] = (value, size)
-            self._entries.move_to_end(key)
-            while self._entries and (len(self._entries) > self.max_entries or
-                                     sum(s for _, s in self._entries.values()) > self.max_bytes):
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 # Parsed models: a handful, at most ~64 MB of files' worth per process.
-_CACHE = ByteBoundedCache(max_entries=4, max_bytes=64 * 1024 * 1024)
+# Only a speed-up: every request carries its model file, so any worker or replica can
+# answer it with or without a hit (no sticky sessions).
+_CACHE: LruCache[str, OnnxModel] = LruCache(max_entries=4, max_bytes=64 * 1024 * 1024)

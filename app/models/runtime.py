@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from app import engine
+from app.answers.lru import LruCache
 from app.models.errors import ModelError, missing_extra
-from app.models.graph import ByteBoundedCache, ConvLayer, OnnxModel, _dims, onnx_module
+from app.models.graph import ConvLayer, OnnxModel, _dims, onnx_module
 
 # float32 comparison of the engine against onnxruntime.
 RTOL = 1e-5
@@ -170,7 +171,7 @@ class _Session:
 
 
 # Cut graphs and their sessions, per process: (model sha256, layer, input shape).
-_SESSIONS = ByteBoundedCache(max_entries=8, max_bytes=96 * 1024 * 1024)
+_SESSIONS: LruCache[tuple, _Session] = LruCache(max_entries=8, max_bytes=96 * 1024 * 1024)
 
 
 def _session_for(serialized: bytes, layer: ConvLayer) -> Any:

@@ -114,6 +114,12 @@ def _arrays(arguments: dict[str, Any], op: str, library: str, dtype: str) -> lis
     return lines
 
 
+def _opening(imports: tuple[str, ...], arguments: dict[str, Any], op: str, library: str,
+             dtype: str) -> list[str]:
+    """A snippet's first lines: its imports, a blank line, its arrays, a blank line."""
+    return [*imports, "", *_arrays(arguments, op, library, dtype), ""]
+
+
 def _finish(lines: list[str]) -> str:
     lines.append("print(output)")
     return "\n".join(lines) + "\n"
@@ -122,13 +128,8 @@ def _finish(lines: list[str]) -> str:
 # ---------------------------------------------------------------- PyTorch
 
 def pytorch(op: str, arguments: dict[str, Any], plan: ConvPlan, dtype: str) -> str:
-    lines = [
-        "import torch",
-        "import torch.nn.functional as F",
-        "",
-        *_arrays(arguments, op, "torch", dtype),
-        "",
-    ]
+    lines = _opening(("import torch", "import torch.nn.functional as F"),
+                     arguments, op, "torch", dtype)
     stride, dilation = tuple(plan.strides), tuple(plan.dilations)
     if op == "torch_conv2d":
         padding = arguments["padding"]
@@ -258,12 +259,7 @@ def _tf_call(op: str, plan: ConvPlan, strides: list[int], padding: Any) -> str:
 
 
 def tensorflow(op: str, arguments: dict[str, Any], plan: ConvPlan, dtype: str) -> str:
-    lines = [
-        "import tensorflow as tf",
-        "",
-        *_arrays(arguments, op, "tf", dtype),
-        "",
-    ]
+    lines = _opening(("import tensorflow as tf",), arguments, op, "tf", dtype)
     if op == "torch_conv2d":
         return _tf_torch_conv2d(arguments, plan, lines)
     names = [_variable(name) for name in _array_names(op)]
@@ -399,14 +395,9 @@ def _keras_layer(op: str, arguments: dict[str, Any], plan: ConvPlan, dtype: str,
 
 
 def keras(op: str, arguments: dict[str, Any], plan: ConvPlan, dtype: str) -> str:
-    lines = [
-        "import numpy as np",
-        "import keras  # Keras 3 (TensorFlow backend)",
-        "",
-        *_arrays(arguments, op, "np", dtype),
-        "",
-        *_keras_prologue(op, arguments, plan),
-    ]
+    lines = _opening(("import numpy as np", "import keras  # Keras 3 (TensorFlow backend)"),
+                     arguments, op, "np", dtype)
+    lines += _keras_prologue(op, arguments, plan)
     top, bottom, left, right = _pads(plan)
     (sh, sw), (dh, dw) = plan.strides, plan.dilations
     padding = "valid" if op == "torch_conv2d" else arguments["padding"]

@@ -47,16 +47,25 @@ def docs_paths() -> tuple[str, ...]:
     return (DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL)
 
 
+def _browser_url(request: Request, path: str) -> str:
+    """``path`` as the browser must ask for it: behind a proxy, under its ``root_path``."""
+    return f"{request.scope.get('root_path', '')}{path}"
+
+
+def _page(request: Request, widget: str) -> dict[str, str]:
+    """What either docs page is given first: the OpenAPI document and its title."""
+    return {"openapi_url": _browser_url(request, request.app.openapi_url),
+            "title": f"{request.app.title} - {widget}"}
+
+
 @router.get(DOCS_URL)
 def swagger_ui(request: Request) -> HTMLResponse:
-    root = request.scope.get("root_path", "")
     return get_swagger_ui_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=f"{request.app.title} - Swagger UI",
-        swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-        swagger_favicon_url=f"{root}{FAVICON_URL}",
-        oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT_URL}",
+        **_page(request, "Swagger UI"),
+        swagger_js_url=_browser_url(request, f"{ASSETS_URL}/swagger-ui-bundle.js"),
+        swagger_css_url=_browser_url(request, f"{ASSETS_URL}/swagger-ui.css"),
+        swagger_favicon_url=_browser_url(request, FAVICON_URL),
+        oauth2_redirect_url=_browser_url(request, OAUTH2_REDIRECT_URL),
     )
 
 
@@ -67,12 +76,10 @@ def swagger_ui_redirect() -> HTMLResponse:
 
 @router.get(REDOC_URL)
 def redoc(request: Request) -> HTMLResponse:
-    root = request.scope.get("root_path", "")
     return get_redoc_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
-        title=f"{request.app.title} - ReDoc",
-        redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-        redoc_favicon_url=f"{root}{FAVICON_URL}",
+        **_page(request, "ReDoc"),
+        redoc_js_url=_browser_url(request, f"{ASSETS_URL}/redoc.standalone.js"),
+        redoc_favicon_url=_browser_url(request, FAVICON_URL),
         with_google_fonts=False,
     )
 
