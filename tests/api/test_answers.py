@@ -50,6 +50,14 @@ async def ask_together(urls: list[str], body: bytes, count: int) -> list[httpx.R
     return await asyncio.gather(*(one(urls[n % len(urls)]) for n in range(count)))
 
 
+def ask_then_ask_for_the_kept(client: httpx.Client) -> tuple[httpx.Response, httpx.Response]:
+    """The classroom trace, then the same request again accepting gzip: the kept answer."""
+    first = client.post("/api/v1/trace", content=CLASSROOM, headers=HEADERS)
+    kept = client.post("/api/v1/trace", content=CLASSROOM,
+                       headers={**HEADERS, "Accept-Encoding": "gzip"})
+    return first, kept
+
+
 def lines(response: httpx.Response) -> list[dict]:
     return [json.loads(line) for line in response.content.splitlines()]
 
@@ -72,9 +80,7 @@ def test_identical_requests_in_flight_are_computed_once_and_all_get_every_line()
 def test_a_finished_trace_is_kept_gzipped_and_served_as_it_is() -> None:
     app = create_app(Settings())
     with running_server(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
-        first = client.post("/api/v1/trace", content=CLASSROOM, headers=HEADERS)
-        kept = client.post("/api/v1/trace", content=CLASSROOM,
-                           headers={**HEADERS, "Accept-Encoding": "gzip"})
+        first, kept = ask_then_ask_for_the_kept(client)
         plain = client.post("/api/v1/trace", content=CLASSROOM,
                             headers={**HEADERS, "Accept-Encoding": "identity"})
         _, flights = app.state.trace_answers
@@ -161,9 +167,7 @@ def test_a_flight_nobody_waits_for_is_cancelled_and_errors_reach_every_asker() -
 def test_a_kept_trace_is_answered_before_routing_with_the_security_headers() -> None:
     app = create_app(Settings())
     with running_server(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
-        first = client.post("/api/v1/trace", content=CLASSROOM, headers=HEADERS)
-        kept = client.post("/api/v1/trace", content=CLASSROOM,
-                           headers={**HEADERS, "Accept-Encoding": "gzip"})
+        first, kept = ask_then_ask_for_the_kept(client)
         not_json = client.post("/api/v1/trace", content=CLASSROOM,
                                headers={"Content-Type": "text/plain", "Accept-Encoding": "gzip"})
     assert kept.content == first.content

@@ -65,19 +65,18 @@ def test_a_route_declaring_an_upload_takes_multipart_and_nothing_else() -> None:
     assert_error(refused, 415, "unsupported_media_type")
 
 
-def test_duplicate_keys_are_refused(client) -> None:
-    raw = (b'{"input": [[[[1, 1]]]], "filter": [[[[1], [1]]]], "strides": "bad",'
-           b' "strides": [1, 1, 1, 1], "padding": "VALID"}')
-    error = assert_error(client.post(DEPTHWISE, content=raw,
-                                     headers={"content-type": "application/json"}),
-                         400, "malformed_json")
-    assert "'strides' more than once" in error["message"]
-    nested = (b'{"input": {"dtype": "float64", "dtype": "float32", "shape": [1, 1, 1, 1],'
-              b' "data": "AAAAAAAA8D8="}, "filter": [[[[1]]]], "strides": 1, "padding": "SAME"}')
-    error = assert_error(client.post(DEPTHWISE, content=nested,
-                                     headers={"content-type": "application/json"}),
-                         400, "malformed_json")
-    assert "'dtype'" in error["message"]
+@pytest.mark.parametrize(("raw", "named"), [
+    pytest.param(b'{"input": [[[[1, 1]]]], "filter": [[[[1], [1]]]], "strides": "bad",'
+                 b' "strides": [1, 1, 1, 1], "padding": "VALID"}',
+                 "'strides' more than once", id="top-level"),
+    pytest.param(b'{"input": {"dtype": "float64", "dtype": "float32", "shape": [1, 1, 1, 1],'
+                 b' "data": "AAAAAAAA8D8="}, "filter": [[[[1]]]], "strides": 1, "padding": "SAME"}',
+                 "'dtype'", id="nested"),
+])
+def test_duplicate_keys_are_refused(client, raw: bytes, named: str) -> None:
+    response = client.post(DEPTHWISE, content=raw, headers={"content-type": "application/json"})
+    error = assert_error(response, 400, "malformed_json")
+    assert named in error["message"]
 
 
 @pytest.mark.parametrize("value", [

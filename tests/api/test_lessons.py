@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import engine
+from tests.api.helpers import assert_error
 
 RNG = np.random.default_rng(5)
 
@@ -63,14 +64,12 @@ def test_groups_matches_pytorch(client: TestClient) -> None:
 def test_groups_refuses_what_conv2d_refuses(client: TestClient) -> None:
     body = {"input": _nhwc(1, 4, 4, 4).tolist(), "filters": np.ones((3, 3, 3, 2)).tolist(),
             "strides": 1, "padding": "VALID"}
-    response = client.post("/api/v1/lessons/groups", json=body)
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "invalid_configuration"
+    assert_error(client.post("/api/v1/lessons/groups", json=body), 422, "invalid_configuration",
+                 "filters")
     body["data_format"] = "NCHW"
     body["filters"] = np.ones((3, 3, 2, 2)).tolist()
-    response = client.post("/api/v1/lessons/groups", json=body)
-    assert response.status_code == 422
-    assert response.json()["error"]["field"] == "data_format"
+    assert_error(client.post("/api/v1/lessons/groups", json=body), 422, "invalid_value",
+                 "data_format")
 
 
 def test_shared_kernel_three_ways(client: TestClient) -> None:
@@ -93,6 +92,5 @@ def test_shared_kernel_three_ways(client: TestClient) -> None:
 def test_shared_kernel_needs_multiplier_one(client: TestClient) -> None:
     body = {"input": _nhwc(1, 4, 4, 2).tolist(), "filter": np.ones((3, 3, 2, 2)).tolist(),
             "strides": 1, "padding": "VALID"}
-    response = client.post("/api/v1/lessons/shared_kernel", json=body)
-    assert response.status_code == 422
-    assert response.json()["error"]["field"] == "filter"
+    assert_error(client.post("/api/v1/lessons/shared_kernel", json=body), 422,
+                 "invalid_configuration", "filter")

@@ -21,12 +21,13 @@ from tests.references import keras as import_keras
 keras = import_keras()
 pytestmark = pytest.mark.tf
 
-SEEDS = range(12)
-
 
 def built(layer, input_shape):
     layer.build(input_shape)
     return layer
+
+
+SEEDS = range(12)
 
 
 def draw(seed: int) -> dict:

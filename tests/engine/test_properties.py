@@ -7,6 +7,7 @@ conv2d of one input channel; the layouts and the decompositions agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +31,9 @@ class Config:
     width: int
     channels: int
     multiplier: int
-    kernel: tuple[int, int]
-    strides: tuple[int, int]
-    dilations: tuple[int, int]
+    kernel: reference.Pair
+    strides: reference.Pair
+    dilations: reference.Pair
     padding: Any
     seed: int
 
@@ -81,24 +82,29 @@ def configs(draw: st.DrawFn, dilate_with_stride: bool = False) -> Config:
 coefficients = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 
 
-@PROPERTIES
-@given(configs(), coefficients, coefficients)
+def assert_linear(
+    op: Callable[[np.ndarray], np.ndarray], u: np.ndarray, v: np.ndarray, a: float, b: float
+) -> None:
+    """``op(a*u + b*v) == a*op(u) + b*op(v)``, to TOLERANCE."""
+    np.testing.assert_allclose(op(a * u + b * v), a * op(u) + b * op(v), **TOLERANCE)
+
+
+def linear_combinations(test: Callable[..., None]) -> Callable[..., None]:
+    """Runs ``test(config, a, b)`` on drawn depthwise configurations and coefficients."""
+    return PROPERTIES(given(configs(), coefficients, coefficients)(test))
+
+
+@linear_combinations
 def test_depthwise_and_separable_are_linear_in_the_input(
     config: Config, a: float, b: float
 ) -> None:
     x, depthwise, pointwise = config.arrays()
     y = np.random.default_rng(config.seed + 1).standard_normal(x.shape)
-    for op, filters in [
-        (depthwise_conv2d, (depthwise,)),
-        (separable_conv2d, (depthwise, pointwise)),
-    ]:
-        combined = op(a * x + b * y, *filters, **config.kwargs)
-        separate = a * op(x, *filters, **config.kwargs) + b * op(y, *filters, **config.kwargs)
-        np.testing.assert_allclose(combined, separate, **TOLERANCE)
+    assert_linear(lambda u: depthwise_conv2d(u, depthwise, **config.kwargs), x, y, a, b)
+    assert_linear(lambda u: separable_conv2d(u, depthwise, pointwise, **config.kwargs), x, y, a, b)
 
 
-@PROPERTIES
-@given(configs(), coefficients, coefficients)
+@linear_combinations
 def test_depthwise_and_separable_are_linear_in_the_weights(
     config: Config, a: float, b: float
 ) -> None:
@@ -106,17 +112,14 @@ def test_depthwise_and_separable_are_linear_in_the_weights(
     rng = np.random.default_rng(config.seed + 2)
     other_depthwise = rng.standard_normal(depthwise.shape)
     other_pointwise = rng.standard_normal(pointwise.shape)
-    combined = depthwise_conv2d(x, a * depthwise + b * other_depthwise, **config.kwargs)
-    separate = a * depthwise_conv2d(x, depthwise, **config.kwargs) + b * depthwise_conv2d(
-        x, other_depthwise, **config.kwargs
+    assert_linear(
+        lambda w: depthwise_conv2d(x, w, **config.kwargs), depthwise, other_depthwise, a, b
     )
-    np.testing.assert_allclose(combined, separate, **TOLERANCE)
     # Separable is linear in each filter separately.
-    combined = separable_conv2d(x, depthwise, a * pointwise + b * other_pointwise, **config.kwargs)
-    separate = a * separable_conv2d(x, depthwise, pointwise, **config.kwargs) + (
-        b * separable_conv2d(x, depthwise, other_pointwise, **config.kwargs)
+    assert_linear(
+        lambda w: separable_conv2d(x, depthwise, w, **config.kwargs),
+        pointwise, other_pointwise, a, b,
     )
-    np.testing.assert_allclose(combined, separate, **TOLERANCE)
 
 
 @PROPERTIES
@@ -146,11 +149,7 @@ def test_grouped_conv2d_and_torch_are_linear(
     )
     kwargs = {"stride": config.strides, "dilation": config.dilations, "groups": groups,
               "padding": full_padding}
-    combined = torch_conv2d(a * x_nchw + b * y_nchw, weight, **kwargs)
-    separate = a * torch_conv2d(x_nchw, weight, **kwargs) + b * torch_conv2d(
-        y_nchw, weight, **kwargs
-    )
-    np.testing.assert_allclose(combined, separate, **TOLERANCE)
+    assert_linear(lambda u: torch_conv2d(u, weight, **kwargs), x_nchw, y_nchw, a, b)
 
 
 @PROPERTIES
