@@ -184,11 +184,13 @@ class BackwardTrace:
         return self._results[stage]
 
     def fields(self, stage: str, start: int, stop: int) -> dict[str, np.ndarray]:
-        if stage == "pointwise_gradient":
-            return self._pointwise_fields(start, stop)
-        if stage == "filter_gradient":
-            return self._filter_fields(start, stop)
-        return self._input_fields(start, stop)
+        """The fields of ``stage``'s steps ``start .. stop - 1``, by the stage's name."""
+        fields_of_stage = {
+            "pointwise_gradient": self._pointwise_fields,
+            "filter_gradient": self._filter_fields,
+            "input_gradient": self._input_fields,
+        }
+        return fields_of_stage[stage](start, stop)
 
     def _pointwise_fields(self, start: int, stop: int) -> dict[str, np.ndarray]:
         assert self._pointwise is not None

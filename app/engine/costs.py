@@ -21,12 +21,11 @@ and of MACs is ``1/O + 1/(kh*kw)``: the saving the teaching views quote.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from app.engine.arguments import torch_pair
+from app.engine.arguments import _is_int, torch_pair
 from app.engine.geometry import resolve_padding
 
 # Charts sweep at most this many values of one parameter.
@@ -67,9 +66,7 @@ class LayerCost:
 
     def as_dict(self) -> dict[str, int]:
         return {
-            "weights": self.weights,
-            "biases": self.biases,
-            "macs": self.macs,
+            **vars(self),  # the fields: weights, biases, macs
             "params_without_bias": self.params_without_bias,
             "params_with_bias": self.params_with_bias,
         }
@@ -122,36 +119,79 @@ class ConvCosts:
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
+    if not _is_int(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 
 
+def _check_groups_divide(groups: int, in_channels: int, out_channels: int, out_name: str) -> None:
+    """``out_name`` is the caller's name for the outputs: ``out_channels``, or Keras's
+    ``filters``."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide both in_channels={in_channels} and "
+            f"{out_name}={out_channels}"
+        )
+
+
 def _padding(padding: Any) -> str | tuple[tuple[int, int], tuple[int, int]]:
     """``"SAME"``/``"VALID"`` (any case) or ``((top, bottom), (left, right))``."""
-    if isinstance(padding, str):
-        if padding.upper() not in ("SAME", "VALID"):
-            raise ValueError(
-                f"padding must be 'SAME', 'VALID' or ((top, bottom), (left, right)), "
-                f"got {padding!r}"
-            )
-        return padding.upper()
     rule = "padding must be 'SAME', 'VALID' or ((top, bottom), (left, right))"
+    if isinstance(padding, str):
+        if padding.upper() in ("SAME", "VALID"):
+            return padding.upper()
+        raise ValueError(f"{rule}, got {padding!r}")
     try:
         rows = [list(row) for row in padding]
-    except TypeError:
-        raise ValueError(f"{rule}, got {padding!r}") from None
+    except TypeError:  # not a sequence of sequences: the shape test below refuses it
+        rows = []
     if len(rows) != 2 or any(len(row) != 2 for row in rows):
         raise ValueError(f"{rule}, got {padding!r}")
     values = [value for row in rows for value in row]
-    if any(not isinstance(value, numbers.Integral) or isinstance(value, bool) for value in values):
+    if not all(_is_int(value) for value in values):
         raise ValueError(f"padding must contain only integers, got {padding!r}")
     if min(values) < 0:
         raise ValueError(f"padding must not be negative, got {padding!r}")
     (top, bottom), (left, right) = rows
     return ((int(top), int(bottom)), (int(left), int(right)))
+
+
+# The rows of the module docstring's table, each once; the Keras costs below use them too.
+
+
+def _per_output_position(weights: int, biases: int, output_positions: int) -> LayerCost:
+    """One multiply-add per weight per output position."""
+    return LayerCost(weights, biases, weights * output_positions)
+
+
+def _grouped_cost(
+    kernel_positions: int, in_channels: int, out_channels: int, groups: int,
+    output_positions: int,
+) -> LayerCost:
+    """``kh*kw*(C/g)*O`` weights, ``O`` biases; standard is ``g = 1``."""
+    weights = kernel_positions * (in_channels // groups) * out_channels
+    return _per_output_position(weights, out_channels, output_positions)
+
+
+def _depthwise_cost(
+    kernel_positions: int, in_channels: int, channel_multiplier: int, output_positions: int
+) -> LayerCost:
+    """``kh*kw*C*M`` weights, ``C*M`` biases (one per output channel)."""
+    depth = in_channels * channel_multiplier
+    return _per_output_position(kernel_positions * depth, depth, output_positions)
+
+
+def _pointwise_cost(depth: int, out_channels: int, output_positions: int) -> LayerCost:
+    """``C*M*O`` weights (``depth = C*M``), ``O`` biases."""
+    return _per_output_position(depth * out_channels, out_channels, output_positions)
+
+
+def _separable_cost(depthwise: LayerCost, pointwise: LayerCost) -> LayerCost:
+    """Both kernels and both stages' MACs, and one bias after the pointwise stage (Keras
+    SeparableConv2D), none on the depthwise."""
+    return LayerCost(
+        depthwise.weights + pointwise.weights, pointwise.biases, depthwise.macs + pointwise.macs
+    )
 
 
 def _layer_costs(
@@ -163,21 +203,15 @@ def _layer_costs(
     output_positions: int,
 ) -> dict[str, LayerCost]:
     """The table in the module docstring; ``output_positions`` is ``N*Ho*Wo``."""
-    k, c, o, m, g = kernel_positions, in_channels, out_channels, channel_multiplier, groups
-    standard_weights = k * c * o
-    grouped_weights = k * (c // g) * o
-    depthwise_weights = k * c * m
-    pointwise_weights = c * m * o
-    depthwise = LayerCost(depthwise_weights, c * m, depthwise_weights * output_positions)
-    pointwise = LayerCost(pointwise_weights, o, pointwise_weights * output_positions)
+    k, c, o, m = kernel_positions, in_channels, out_channels, channel_multiplier
+    depthwise = _depthwise_cost(k, c, m, output_positions)
+    pointwise = _pointwise_cost(c * m, o, output_positions)
     return {
-        "standard": LayerCost(standard_weights, o, standard_weights * output_positions),
-        "grouped": LayerCost(grouped_weights, o, grouped_weights * output_positions),
+        "standard": _grouped_cost(k, c, o, 1, output_positions),
+        "grouped": _grouped_cost(k, c, o, groups, output_positions),
         "depthwise": depthwise,
         "pointwise": pointwise,
-        # One bias after the pointwise stage (Keras SeparableConv2D), none on the depthwise.
-        "separable": LayerCost(depthwise.weights + pointwise.weights, o,
-                               depthwise.macs + pointwise.macs),
+        "separable": _separable_cost(depthwise, pointwise),
     }
 
 
@@ -211,11 +245,7 @@ def conv_costs(
     multiplier = _positive_int(channel_multiplier, "channel_multiplier")
     group_count = _positive_int(groups, "groups")
     batch_size = _positive_int(batch, "batch")
-    if channels % group_count or outputs % group_count:
-        raise ValueError(
-            f"groups={group_count} must divide both in_channels={channels} and "
-            f"out_channels={outputs}"
-        )
+    _check_groups_divide(group_count, channels, outputs, "out_channels")
     pads = resolve_padding(input_pair, kernel_pair, stride_pair, dilation_pair, _padding(padding))
     output_hw = pads.output_shape
     kernel_positions = kernel_pair[0] * kernel_pair[1]
@@ -282,114 +312,93 @@ def cost_sweep(parameter: str, values: Sequence[Any], **base: Any) -> list[ConvC
 # ``filters``), so it reports ``C*M`` more parameters for the same two kernels.
 
 
-def _keras_output_positions(
-    input_hw: int | Sequence[int],
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int],
-    padding: str,
-    dilation_rate: int | Sequence[int],
-    batch: int,
-) -> tuple[tuple[int, int], int]:
-    """``(kernel_hw, N*Ho*Wo)`` with Keras's "valid"/"same" (any case)."""
+# Keras's kernel_size, strides and dilation_rate: an int (square) or a pair (height, width).
+IntOrPair = int | Sequence[int]
+
+
+def _keras_window(
+    input_hw: IntOrPair, kernel_size: IntOrPair, strides: IntOrPair, padding: str,
+    dilation_rate: IntOrPair, batch: int,
+) -> tuple[int, int]:
+    """``(kh*kw, N*Ho*Wo)`` with Keras's "valid"/"same" (any case)."""
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same' (Keras), got {padding!r}")
     input_pair = torch_pair(input_hw, "input_hw", 1)
-    kernel_pair = torch_pair(kernel_size, "kernel_size", 1)
+    kh, kw = kernel_pair = torch_pair(kernel_size, "kernel_size", 1)
     pads = resolve_padding(
         input_pair, kernel_pair, torch_pair(strides, "strides", 1),
         torch_pair(dilation_rate, "dilation_rate", 1), padding.upper(),
     )
     height, width = pads.output_shape
-    return kernel_pair, _positive_int(batch, "batch") * height * width
+    return kh * kw, _positive_int(batch, "batch") * height * width
 
 
-def _use_bias(use_bias: Any) -> bool:
+def _keras_bias(cost: LayerCost, use_bias: Any) -> LayerCost:
+    """The layer's cost, with no biases under ``use_bias=False``."""
     if not isinstance(use_bias, bool):
         raise ValueError(f"use_bias must be true or false, got {use_bias!r}")
-    return use_bias
+    return cost if use_bias else replace(cost, biases=0)
 
 
 def keras_conv2d_cost(
-    input_hw: int | Sequence[int],
-    in_channels: int,
-    filters: int,
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
-    padding: str = "valid",
-    dilation_rate: int | Sequence[int] = 1,
-    groups: int = 1,
-    use_bias: bool = True,
-    batch: int = 1,
+    input_hw: IntOrPair, in_channels: int, filters: int, kernel_size: IntOrPair,
+    strides: IntOrPair = 1, padding: str = "valid", dilation_rate: IntOrPair = 1,
+    groups: int = 1, use_bias: bool = True, batch: int = 1,
 ) -> LayerCost:
     """``keras.layers.Conv2D(filters, kernel_size, ..., groups, use_bias)`` on ``C`` channels.
 
     weights ``kh*kw*(C/groups)*filters``; biases ``filters`` (0 without bias);
-    MACs ``N*Ho*Wo * weights``.
+    MACs ``N*Ho*Wo * weights``: the table's grouped row.
     """
-    (kh, kw), positions = _keras_output_positions(
+    kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
     channels = _positive_int(in_channels, "in_channels")
     outputs = _positive_int(filters, "filters")
     group_count = _positive_int(groups, "groups")
-    if channels % group_count or outputs % group_count:
-        raise ValueError(
-            f"groups={group_count} must divide both in_channels={channels} and filters={outputs}"
-        )
-    weights = kh * kw * (channels // group_count) * outputs
-    return LayerCost(weights, outputs if _use_bias(use_bias) else 0, weights * positions)
+    _check_groups_divide(group_count, channels, outputs, "filters")
+    cost = _grouped_cost(kernel_positions, channels, outputs, group_count, output_positions)
+    return _keras_bias(cost, use_bias)
 
 
 def keras_depthwise_conv2d_cost(
-    input_hw: int | Sequence[int],
-    in_channels: int,
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
-    padding: str = "valid",
-    depth_multiplier: int = 1,
-    dilation_rate: int | Sequence[int] = 1,
-    use_bias: bool = True,
-    batch: int = 1,
+    input_hw: IntOrPair, in_channels: int, kernel_size: IntOrPair, strides: IntOrPair = 1,
+    padding: str = "valid", depth_multiplier: int = 1, dilation_rate: IntOrPair = 1,
+    use_bias: bool = True, batch: int = 1,
 ) -> LayerCost:
     """``keras.layers.DepthwiseConv2D(kernel_size, ..., depth_multiplier, use_bias)``.
 
     weights ``kh*kw*C*M``; biases ``C*M`` (one per output channel; 0 without bias);
-    MACs ``N*Ho*Wo * weights``.
+    MACs ``N*Ho*Wo * weights``: the table's depthwise row.
     """
-    (kh, kw), positions = _keras_output_positions(
+    kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
-    depth = _positive_int(in_channels, "in_channels") * _positive_int(
-        depth_multiplier, "depth_multiplier"
+    channels = _positive_int(in_channels, "in_channels")
+    multiplier = _positive_int(depth_multiplier, "depth_multiplier")
+    return _keras_bias(
+        _depthwise_cost(kernel_positions, channels, multiplier, output_positions), use_bias
     )
-    weights = kh * kw * depth
-    return LayerCost(weights, depth if _use_bias(use_bias) else 0, weights * positions)
 
 
 def keras_separable_conv2d_cost(
-    input_hw: int | Sequence[int],
-    in_channels: int,
-    filters: int,
-    kernel_size: int | Sequence[int],
-    strides: int | Sequence[int] = 1,
-    padding: str = "valid",
-    dilation_rate: int | Sequence[int] = 1,
-    depth_multiplier: int = 1,
-    use_bias: bool = True,
-    batch: int = 1,
+    input_hw: IntOrPair, in_channels: int, filters: int, kernel_size: IntOrPair,
+    strides: IntOrPair = 1, padding: str = "valid", dilation_rate: IntOrPair = 1,
+    depth_multiplier: int = 1, use_bias: bool = True, batch: int = 1,
 ) -> LayerCost:
     """``keras.layers.SeparableConv2D(filters, kernel_size, ..., depth_multiplier, use_bias)``.
 
     weights ``kh*kw*C*M`` (depthwise kernel) ``+ C*M*filters`` (pointwise kernel);
     biases ``filters``: ONE bias, after the pointwise step (0 without bias);
-    MACs ``N*Ho*Wo * weights`` (both steps run at the output resolution).
+    MACs ``N*Ho*Wo * weights`` (both steps run at the output resolution): the table's
+    separable row.
     """
-    (kh, kw), positions = _keras_output_positions(
+    kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
-    depth = _positive_int(in_channels, "in_channels") * _positive_int(
-        depth_multiplier, "depth_multiplier"
-    )
+    channels = _positive_int(in_channels, "in_channels")
+    multiplier = _positive_int(depth_multiplier, "depth_multiplier")
     outputs = _positive_int(filters, "filters")
-    weights = kh * kw * depth + depth * outputs
-    return LayerCost(weights, outputs if _use_bias(use_bias) else 0, weights * positions)
+    depthwise = _depthwise_cost(kernel_positions, channels, multiplier, output_positions)
+    pointwise = _pointwise_cost(channels * multiplier, outputs, output_positions)
+    return _keras_bias(_separable_cost(depthwise, pointwise), use_bias)

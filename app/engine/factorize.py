@@ -18,13 +18,13 @@ channel do badly; raising ``M`` gives each channel ``M`` independent patterns.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.engine.arguments import float_array
+from app.engine.costs import _positive_int
 
 
 @dataclass(frozen=True)
@@ -130,15 +130,7 @@ def separable_approximation(filters: Any, channel_multiplier: int) -> SeparableA
     input the layer can only detect one spatial pattern.
     """
     kernel = _filters_array(filters)
-    if (
-        not isinstance(channel_multiplier, numbers.Integral)
-        or isinstance(channel_multiplier, bool)
-        or channel_multiplier < 1
-    ):
-        raise ValueError(
-            f"channel_multiplier must be a positive integer, got {channel_multiplier!r}"
-        )
-    multiplier = int(channel_multiplier)
+    multiplier = _positive_int(channel_multiplier, "channel_multiplier")
     kh, kw, channels, outputs = kernel.shape
     left, singular_values, right = _channel_svd(kernel)
     full_rank = singular_values.shape[1]
@@ -158,14 +150,9 @@ def separable_approximation(filters: Any, channel_multiplier: int) -> SeparableA
     relative_error = float(np.linalg.norm(residual)) / kernel_norm if kernel_norm else 0.0
     # Rounding leaves ~eps relative error even when the kernel has rank <= M.
     tolerance = 100 * float(np.finfo(kernel.dtype).eps)
-    return SeparableApproximation(
-        depthwise_filter=depthwise,
-        pointwise_filter=pointwise,
-        approximation=approximation,
-        singular_values=singular_values,
-        channel_errors=channel_errors,
-        relative_error=relative_error,
-        exact=bool(multiplier >= full_rank or relative_error <= tolerance),
+    exact = bool(multiplier >= full_rank or relative_error <= tolerance)
+    return SeparableApproximation(  # the fields in order, each named by its local
+        depthwise, pointwise, approximation, singular_values, channel_errors, relative_error, exact
     )
 
 

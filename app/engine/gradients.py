@@ -17,6 +17,7 @@ with the same messages, and the padding comes from ``geometry.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -118,14 +119,52 @@ def filter_gradient(x_nhwc: np.ndarray, dy_nhwc: np.ndarray, plan: ConvPlan) -> 
     )  # output channel g*Og + j
 
 
+def _backprop_input(
+    plan_of: Callable[..., ConvPlan], input_sizes: Any, filters: Any, filter_name: str,
+    out_backprop: Any, window: tuple[Any, ...],
+) -> np.ndarray:
+    """dL/d(input) of ``conv2d`` or ``depthwise_conv2d`` (``plan_of`` says which).
+
+    filters : the op's filter, (kh, kw, C/groups, O) or depthwise (kh, kw, C, M)
+    window : the op's (strides, padding, data_format, dilations)
+    Returns shape ``input_sizes``, out_backprop's float dtype.
+    """
+    sizes = _sizes(input_sizes, "input_sizes")
+    dy = float_array(out_backprop, "out_backprop", 4)
+    w = float_array(filters, filter_name, 4, dy.dtype)
+    plan = plan_of(sizes, w.shape, *window)
+    _check_out_backprop(dy, plan)
+    weights = w if plan.op == "conv2d" else depthwise_as_grouped(w)  # (kh, kw, Cg, O)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gradient = finite_result(input_gradient(to_nhwc(dy, plan), weights, plan))
+    return from_nhwc(np.ascontiguousarray(gradient), plan)
+
+
+def _backprop_filter(
+    plan_of: Callable[..., ConvPlan], input: Any, filter_sizes: Any, out_backprop: Any,
+    window: tuple[Any, ...],
+) -> np.ndarray:
+    """dL/d(filter) of ``conv2d`` or ``depthwise_conv2d`` (``plan_of`` says which).
+
+    window : the op's (strides, padding, data_format, dilations)
+    Returns shape ``filter_sizes``, the input's float dtype.
+    """
+    sizes = _sizes(filter_sizes, "filter_sizes")
+    x = float_array(input, "input", 4)
+    dy = float_array(out_backprop, "out_backprop", 4, x.dtype)
+    plan = plan_of(x.shape, sizes, *window)
+    _check_out_backprop(dy, plan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gradient = finite_result(filter_gradient(to_nhwc(x, plan), to_nhwc(dy, plan), plan))
+    return gradient.reshape(sizes)  # (kh, kw, Cg, O) -> conv2d's same, depthwise's (kh, kw, C, M)
+
+
+# TF's signatures, so each parameter list is TF's; the work is the two helpers above.
+
+
 def conv2d_backprop_input(
-    input_sizes: Any,
-    filters: Any,
-    out_backprop: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
+    input_sizes: Any, filters: Any, out_backprop: Any, strides: Any, padding: Any,
+    data_format: str | None = "NHWC", dilations: Any = None,
 ) -> np.ndarray:
     """``tf.raw_ops.Conv2DBackpropInput``: dL/d(input) of ``conv2d``.
 
@@ -134,24 +173,15 @@ def conv2d_backprop_input(
     out_backprop : array-like, the output's shape (N, Ho, Wo, O) or (N, O, Ho, Wo)
     Returns shape ``input_sizes``, out_backprop's float dtype.
     """
-    sizes = _sizes(input_sizes, "input_sizes")
-    dy = float_array(out_backprop, "out_backprop", 4)
-    w = float_array(filters, "filters", 4, dy.dtype)
-    plan = plan_conv2d(sizes, w.shape, strides, padding, data_format, dilations)
-    _check_out_backprop(dy, plan)
-    with np.errstate(over="ignore", invalid="ignore"):
-        gradient = finite_result(input_gradient(to_nhwc(dy, plan), w, plan))
-    return from_nhwc(np.ascontiguousarray(gradient), plan)
+    return _backprop_input(
+        plan_conv2d, input_sizes, filters, "filters", out_backprop,
+        (strides, padding, data_format, dilations),
+    )
 
 
 def conv2d_backprop_filter(
-    input: Any,
-    filter_sizes: Any,
-    out_backprop: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
+    input: Any, filter_sizes: Any, out_backprop: Any, strides: Any, padding: Any,
+    data_format: str | None = "NHWC", dilations: Any = None,
 ) -> np.ndarray:
     """``tf.raw_ops.Conv2DBackpropFilter``: dL/d(filters) of ``conv2d``.
 
@@ -160,23 +190,14 @@ def conv2d_backprop_filter(
     out_backprop : array-like, the output's shape
     Returns shape (kh, kw, C/groups, O), the input's float dtype.
     """
-    sizes = _sizes(filter_sizes, "filter_sizes")
-    x = float_array(input, "input", 4)
-    dy = float_array(out_backprop, "out_backprop", 4, x.dtype)
-    plan = plan_conv2d(x.shape, sizes, strides, padding, data_format, dilations)
-    _check_out_backprop(dy, plan)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return finite_result(filter_gradient(to_nhwc(x, plan), to_nhwc(dy, plan), plan))
+    return _backprop_filter(
+        plan_conv2d, input, filter_sizes, out_backprop, (strides, padding, data_format, dilations)
+    )
 
 
 def depthwise_conv2d_backprop_input(
-    input_sizes: Any,
-    filter: Any,
-    out_backprop: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
+    input_sizes: Any, filter: Any, out_backprop: Any, strides: Any, padding: Any,
+    data_format: str | None = "NHWC", dilations: Any = None,
 ) -> np.ndarray:
     """``tf.nn.depthwise_conv2d_backprop_input``: dL/d(input) of ``depthwise_conv2d``.
 
@@ -186,24 +207,15 @@ def depthwise_conv2d_backprop_input(
     Returns shape ``input_sizes``: ``dx[..., q] = Σ_r`` of channel ``q*M + r``'s transposed
     correlation with ``filter[:, :, q, r]``.
     """
-    sizes = _sizes(input_sizes, "input_sizes")
-    dy = float_array(out_backprop, "out_backprop", 4)
-    w = float_array(filter, "filter", 4, dy.dtype)
-    plan = plan_depthwise_conv2d(sizes, w.shape, strides, padding, data_format, dilations)
-    _check_out_backprop(dy, plan)
-    with np.errstate(over="ignore", invalid="ignore"):
-        gradient = finite_result(input_gradient(to_nhwc(dy, plan), depthwise_as_grouped(w), plan))
-    return from_nhwc(np.ascontiguousarray(gradient), plan)
+    return _backprop_input(
+        plan_depthwise_conv2d, input_sizes, filter, "filter", out_backprop,
+        (strides, padding, data_format, dilations),
+    )
 
 
 def depthwise_conv2d_backprop_filter(
-    input: Any,
-    filter_sizes: Any,
-    out_backprop: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
+    input: Any, filter_sizes: Any, out_backprop: Any, strides: Any, padding: Any,
+    data_format: str | None = "NHWC", dilations: Any = None,
 ) -> np.ndarray:
     """``tf.nn.depthwise_conv2d_backprop_filter``: dL/d(filter) of ``depthwise_conv2d``.
 
@@ -213,11 +225,7 @@ def depthwise_conv2d_backprop_filter(
     Returns shape (kh, kw, C, M): ``dw[di,dj,q,r] = Σ_{b,i,j} x[b, s_h*i + d_h*di - pad_top,
     s_w*j + d_w*dj - pad_left, q] * dy[b,i,j,q*M+r]``.
     """
-    sizes = _sizes(filter_sizes, "filter_sizes")
-    x = float_array(input, "input", 4)
-    dy = float_array(out_backprop, "out_backprop", 4, x.dtype)
-    plan = plan_depthwise_conv2d(x.shape, sizes, strides, padding, data_format, dilations)
-    _check_out_backprop(dy, plan)
-    with np.errstate(over="ignore", invalid="ignore"):
-        gradient = finite_result(filter_gradient(to_nhwc(x, plan), to_nhwc(dy, plan), plan))
-    return gradient.reshape(sizes)
+    return _backprop_filter(
+        plan_depthwise_conv2d, input, filter_sizes, out_backprop,
+        (strides, padding, data_format, dilations),
+    )
