@@ -13,12 +13,13 @@ browser test here runs its body in a fresh thread with its own Playwright.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.threads import in_fresh_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,26 +33,15 @@ def in_chromium(task: Callable[[Any], T]) -> T:
     """``task(browser)`` in a fresh thread with its own Chromium; its result or its error."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (make chromium)")
-    outcome: dict[str, Any] = {}
 
-    def target() -> None:
+    def with_browser() -> T:
         from playwright.sync_api import sync_playwright
 
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-                )
-                try:
-                    outcome["value"] = task(browser)
-                finally:
-                    browser.close()
-        except BaseException as error:  # re-raised in the test's thread
-            outcome["error"] = error
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                return task(browser)
+            finally:
+                browser.close()
 
-    thread = threading.Thread(target=target, name="chromium")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return in_fresh_thread(with_browser, name="chromium")

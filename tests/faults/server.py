@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from typing import Any, TypeVar
 
 import httpx
 import numpy as np
+
+from tests.threads import in_fresh_thread
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60.0
@@ -166,20 +167,7 @@ def running(log_path: Path, env: dict[str, str] | None = None, workers: int = 1
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` in a thread of its own: the calling thread may have a running loop
     (Playwright's sync API leaves one in the main thread for the rest of the session)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as error:  # re-raised in the caller
-            outcome["error"] = error
-
-    thread = threading.Thread(target=target, name="run_async")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return in_fresh_thread(lambda: asyncio.run(coroutine), name="run_async")
 
 
 # ------------------------------------------------------------- request bodies
