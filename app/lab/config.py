@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from app.lab.network import DEPTHWISE_FAN_INS, FIRST_LAYERS, SECOND_LAYERS
 from app.lab.optimizers import OPTIMIZERS
+from app.settings import Settings
 
 DATASETS = ("digits", "mnist")
 
@@ -47,23 +48,24 @@ class LabConfig:
 
 @dataclass(frozen=True)
 class LabLimits:
-    """Server bounds on a run (``Settings.lab_*``)."""
+    """Server bounds on a run: the ``lab_max_*`` settings (by default, their defaults), and
+    the largest network a run may ask for."""
 
-    max_epochs: int = 30
-    max_examples: int = 70_000
-    max_seconds: float = 300.0
+    max_epochs: int = Settings.lab_max_epochs
+    max_examples: int = Settings.lab_max_examples
+    max_seconds: float = Settings.lab_max_seconds
     max_filters: int = 64
     max_channel_multiplier: int = 8
     max_kernel_size: int = 7
     max_batch_size: int = 1024
 
     @classmethod
-    def from_settings(cls, settings: object) -> LabLimits:
-        """The ``lab_max_*`` fields of a settings object."""
+    def from_settings(cls, settings: Settings) -> LabLimits:
+        """The ``lab_max_*`` fields of the server's settings."""
         return cls(
-            max_epochs=settings.lab_max_epochs,  # type: ignore[attr-defined]
-            max_examples=settings.lab_max_examples,  # type: ignore[attr-defined]
-            max_seconds=settings.lab_max_seconds,  # type: ignore[attr-defined]
+            max_epochs=settings.lab_max_epochs,
+            max_examples=settings.lab_max_examples,
+            max_seconds=settings.lab_max_seconds,
         )
 
 
