@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import httpx
@@ -17,11 +16,8 @@ REQUESTS = 20
 @pytest.mark.timeout(180)
 def test_two_workers_give_byte_identical_answers_on_fresh_connections(tmp_path: Path) -> None:
     with proc.running(tmp_path / "server.log", workers=2) as server:
-        time.sleep(0.5)
-        workers = [pid for pid in proc.children(server.pid)
-                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(workers) == 2
-        cpu_before = {pid: proc.cpu_seconds(pid) for pid in workers}
+        cpu_before = proc.settled_workers(server)
+        assert len(cpu_before) == 2
         body = proc.classroom_trace()
         digests: dict[str, set[str]] = {"trace": set(), "presets": set(), "page": set()}
         # No keep-alive: a new connection each time, as from behind a balancer; the kernel
@@ -38,4 +34,4 @@ def test_two_workers_give_byte_identical_answers_on_fresh_connections(tmp_path: 
                     digests[kind].add(hashlib.sha256(response.content).hexdigest())
         assert all(len(found) == 1 for found in digests.values()), digests
         # Both workers did some of the work.
-        assert all(proc.cpu_seconds(pid) > cpu_before[pid] for pid in workers)
+        assert proc.all_worked_since(cpu_before)

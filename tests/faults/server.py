@@ -164,6 +164,20 @@ def running(log_path: Path, env: dict[str, str] | None = None, workers: int = 1
             server.stop()
 
 
+def settled_workers(server: ServerProcess) -> dict[int, float]:
+    """A multi-worker server's workers (multiprocessing's ``spawn_main`` children), after a
+    moment for them all to be up, each with the CPU seconds it has used so far."""
+    time.sleep(0.5)
+    workers = [pid for pid in children(server.pid)
+               if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return {pid: cpu_seconds(pid) for pid in workers}
+
+
+def all_worked_since(cpu_before: dict[int, float]) -> bool:
+    """Whether every worker of :func:`settled_workers` has used CPU since."""
+    return all(cpu_seconds(pid) > seconds for pid, seconds in cpu_before.items())
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` in a thread of its own: the calling thread may have a running loop
     (Playwright's sync API leaves one in the main thread for the rest of the session)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,11 +26,8 @@ def test_two_workers_give_byte_identical_runs_on_fresh_connections(tmp_path: Pat
     image = json.dumps([[card["samples"][4]["image"]]])
     model = SHIPPED_MODEL.read_bytes()
     with proc.running(tmp_path / "server.log", workers=2) as server:
-        time.sleep(0.5)
-        workers = [pid for pid in proc.children(server.pid)
-                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert len(workers) == 2
-        cpu_before = {pid: proc.cpu_seconds(pid) for pid in workers}
+        cpu_before = proc.settled_workers(server)
+        assert len(cpu_before) == 2
         digests: set[str] = set()
         no_reuse = httpx.Limits(max_keepalive_connections=0)
 
@@ -49,7 +45,7 @@ def test_two_workers_give_byte_identical_runs_on_fresh_connections(tmp_path: Pat
         with ThreadPoolExecutor(4) as pool:
             for _ in range(MAX_ROUNDS):
                 digests.update(pool.map(ask, range(REQUESTS)))
-                if all(proc.cpu_seconds(pid) > cpu_before[pid] for pid in workers):
+                if proc.all_worked_since(cpu_before):
                     break
         assert len(digests) == 1
-        assert all(proc.cpu_seconds(pid) > cpu_before[pid] for pid in workers)
+        assert proc.all_worked_since(cpu_before)
