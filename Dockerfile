@@ -35,11 +35,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CONVLENS_PORT=8000 \
     CONVLENS_WORKERS=1
 
-# Dependencies first, in a layer of their own, read from pyproject.toml: a code change
-# rebuilds only the wheel and the last layer.
+# The optional extras the image serves with: the training lab (scikit-learn's digits), ONNX
+# models (onnx, onnxruntime) and Redis sharing (CONVLENS_REDIS_URL). EXTRAS="" makes the
+# smallest image: /lab and /api/v1/models/* then answer 503, as `pip install convlens` does.
+ARG EXTRAS="lab,models,redis"
+
+# Dependencies first, in a layer of their own, read from pyproject.toml (the project's and
+# the chosen extras'): a code change rebuilds only the wheel and the last layer.
 COPY pyproject.toml /tmp/pyproject.toml
 RUN python3 -m venv /opt/convlens \
-    && python3 -c "import tomllib; print(*tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies'], sep=chr(10))" > /tmp/requirements.txt \
+    && python3 -c "import sys, tomllib; project = tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']; extras = [name for name in sys.argv[1].split(',') if name]; print(*project['dependencies'], *(need for name in extras for need in project['optional-dependencies'][name]), sep=chr(10))" "${EXTRAS}" > /tmp/requirements.txt \
     && pip install -q -r /tmp/requirements.txt \
     && rm /tmp/pyproject.toml /tmp/requirements.txt
 

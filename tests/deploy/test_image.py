@@ -96,6 +96,18 @@ def fetch(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+def post_file(url: str, field: str, content: bytes) -> bytes:
+    """A multipart POST of one file field."""
+    boundary = "convlens-image-test"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+            f"filename=\"model.onnx\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+        return response.read()
+
+
 def test_the_image_serves_and_passes_its_healthcheck(image: str) -> None:
     config = json.loads(checked(buildah("inspect", "--type", "image", image, timeout=60)))
     docker_config = config["Docker"]["config"]
@@ -129,6 +141,15 @@ def test_the_image_serves_and_passes_its_healthcheck(image: str) -> None:
         assert fetch(base_url + "/static/js/main.js")[0] == 200
         assert len(fetch(base_url + "/vendor/plotly.min.js")[1]) > 1_000_000
         assert b'"/api/v1/trace"' in fetch(base_url + "/openapi.json")[1]
+        # The image's extras (EXTRAS in the Dockerfile): the models API reads the shipped
+        # network, and the lab's dataset and Redis's client are importable.
+        status, shipped = fetch(base_url + "/static/models/digits_separable.onnx")
+        assert status == 200 and fetch(base_url + "/lab")[0] == 200
+        inspected = json.loads(post_file(base_url + "/api/v1/models/inspect", "model", shipped))
+        assert {layer["kind"] for layer in inspected["layers"]} >= {"depthwise", "pointwise"}
+        checked(buildah("run", "--isolation", "chroot", container, "--", "python", "-c",
+                        "from sklearn.datasets import load_digits; import redis; "
+                        "assert load_digits().images.shape == (1797, 8, 8)", timeout=120))
         # The app runs from the installed wheel, no source tree in the image.
         where = checked(buildah("run", "--isolation", "chroot", container, "--", "python", "-c",
                                 "import app.settings as s; print(s.STATIC_DIR)", timeout=60))
