@@ -27,13 +27,11 @@ from app.settings import Settings
 router = APIRouter(tags=["blocks"])
 
 
-class BlockRequest(BaseModel):
-    """A block and its input: the seeded teaching weights of ``app.engine``'s builders."""
+class BlockFields(BaseModel):
+    """The fields that make one block and its input (seeded teaching weights of
+    ``app.engine``'s builders): shared by this endpoint and the trace's ``op: "block"``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "block": "inverted_residual", "in_channels": 4, "out_channels": 4, "expansion": 6,
-        "strides": 1, "input_hw": 8, "seed": 0,
-    }]})
+    model_config = ConfigDict(extra="forbid")
     block: Literal["mobilenet_v1", "inverted_residual", "xception"] = Field(
         "inverted_residual", description="Which block: MobileNetV1, MobileNetV2's inverted "
         "residual, or Xception's order question.")
@@ -52,6 +50,15 @@ class BlockRequest(BaseModel):
         False, description="Fold each BatchNorm into its conv.")
     input_hw: integer(ge=2, le=64) = Field(8, description="Input height = width.")
     seed: integer(ge=0, le=2**31 - 1) = Field(0, description="Seeds the weights and the input.")
+
+
+class BlockRequest(BlockFields):
+    """A block and its input: the seeded teaching weights of ``app.engine``'s builders."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "block": "inverted_residual", "in_channels": 4, "out_channels": 4, "expansion": 6,
+        "strides": 1, "input_hw": 8, "seed": 0,
+    }]})
     step_stage: str | None = Field(None, description="A convolution stage whose steps (every "
                                    "window, weights, products, sum) are returned as steps.")
     channel: integer(ge=0) = Field(0, description="The output channel of step_stage to step.")
@@ -63,7 +70,7 @@ EXAMPLE = {"block": "inverted_residual", "in_channels": 4, "out_channels": 4, "e
            "strides": 1, "input_hw": 8, "seed": 0}
 
 
-def _build(request: BlockRequest) -> engine.Block:
+def build_block(request: BlockFields) -> engine.Block:
     if request.block == "mobilenet_v1":
         block = engine.mobilenet_v1_block(request.in_channels, request.out_channels,
                                           request.strides, request.seed)
@@ -78,7 +85,14 @@ def _build(request: BlockRequest) -> engine.Block:
     return engine.fold_batch_norm(block) if request.fold_batch_norm else block
 
 
-def _check(costs: engine.BlockCost, settings: Settings) -> None:
+def block_input(request: BlockFields) -> np.ndarray:
+    """The block's seeded input, (1, input_hw, input_hw, in_channels) float32."""
+    shape = (1, request.input_hw, request.input_hw, request.in_channels)
+    return np.random.default_rng(request.seed + 1).standard_normal(shape).astype(np.float32)
+
+
+def check_block(costs: engine.BlockCost, settings: Settings) -> None:
+    """The block's work limits (every stage's map, its channels, the block's MACs): 413s."""
     for stage in costs.stages:
         if math.prod(stage.output_shape) > settings.max_elements:
             raise ApiError(413, "too_many_elements", f"stage {stage.name}'s map has "
@@ -104,11 +118,11 @@ def _stage_arrays(stage: Any, encode: Any) -> dict[str, Any]:
 
 
 def blocks_payload(request: BlockRequest, settings: Settings) -> dict[str, Any]:
-    block = _build(request)
+    block = build_block(request)
     shape = (1, request.input_hw, request.input_hw, request.in_channels)
     costs = engine.block_costs(block, shape)
-    _check(costs, settings)
-    x = np.random.default_rng(request.seed + 1).standard_normal(shape).astype(np.float32)
+    check_block(costs, settings)
+    x = block_input(request)
     outputs = engine.run_block(block, x)
 
     def encode(array: np.ndarray) -> Any:
