@@ -156,8 +156,11 @@ def float_array(value: Any, name: str, ndim: int, dtype: np.dtype | None = None)
     target = dtype if dtype is not None else (
         np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
     )
-    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf
-        converted = array.astype(target, copy=False)
+    if array.dtype == target:  # the common case: no conversion, so no overflow to silence
+        converted = array
+    else:
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf
+            converted = array.astype(target)
     if not np.isfinite(converted).all():
         if np.all(np.isfinite(array)):
             raise ValueError(f"{name} has values too large for {target.name}")

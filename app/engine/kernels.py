@@ -9,19 +9,24 @@ Three implementations, chosen by shape (see ``benchmarks/engine.py``, README "Ho
 engine is fast"):
 
 - shifted-view accumulation for depthwise with ``C*M >= 2``: one multiply-add
-  per kernel tap over the whole output, the tap's weights pre-tiled to a full
+  per kernel tap over the output, the tap's weights pre-tiled to a full
   output row so the inner loop runs over ``Wo*C*M`` contiguous values; stride
-  > 1 reads contiguous rows too, from a polyphase split of the input;
-- im2col times a block-diagonal weight, one matmul, for a single-channel
-  depthwise (``C*M == 1``) and for teaching sizes (``C <= 4``, small im2col), where
-  the per-tap loop's overhead dominates;
+  > 1 reads contiguous rows too, from a polyphase split of the input; a large
+  output goes in bands of rows that stay in cache across the ``kh*kw`` sweeps;
+- im2col times a block-diagonal weight for a single-channel depthwise
+  (``C*M == 1``) and for teaching sizes (``C <= 4``, small im2col), where the
+  per-tap loop's overhead dominates;
 - im2col times per-group weights (one batched matmul) for standard and
   grouped convolution.
+
+With stride 1 along the height, im2col is taken along the width only (a row band,
+``kh`` times smaller) and the kernel's rows become ``kh`` matmuls summed.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -35,6 +40,29 @@ SHIFTED_MIN_CHANNELS = 2
 # C-fold wasted multiply-adds cost less than the shifted kernel's 2*kh*kw ufunc calls
 # (32x32x3, M=2: 28 us against 45 us). Larger C: the waste wins.
 BLOCK_DIAGONAL_MAX_CHANNELS = 4
+# im2col by one gather when the columns are small (teaching sizes): there the nine strided
+# tap copies cost more in call overhead than in bytes (48 us against 15 us for 32x32x3, 3x3).
+GATHER_MAX_ELEMENTS = 1 << 17
+# The shifted kernel sweeps its output once per tap. Past the caches each sweep waits on
+# memory, so an output larger than this goes in bands of about this many bytes, each band
+# swept by every tap while it is in cache (112x112x32, 3x3: 1.2 ms against 2.5 ms).
+SHIFTED_BAND_BYTES = 1 << 18
+# im2col along the width only, then one matmul per kernel row, from this many im2col
+# values (32x32x4, 5x5 depthwise: 102 400 values, 187 us against 411 us for the full im2col).
+ROW_BAND_MIN_ELEMENTS = 1 << 16
+
+
+class Sliding(NamedTuple):
+    """How a kernel slides over a padded input; every field is a (height, width) pair.
+
+    Tap ``(di, dj)`` at output position ``(i, j)`` reads padded row ``s_h*i + d_h*di``
+    and column ``s_w*j + d_w*dj``; ``output_hw`` is ``Padding2D.output_shape``.
+    """
+
+    kernel_hw: tuple[int, int]
+    strides: tuple[int, int]
+    dilations: tuple[int, int]
+    output_hw: tuple[int, int]
 
 
 def pad_input(x: np.ndarray, padding: Padding2D) -> np.ndarray:
@@ -61,7 +89,7 @@ def window_view(
     dilations: tuple[int, int],
     output_hw: tuple[int, int],
 ) -> np.ndarray:
-    """Read-only view of every kernel window.
+    """Read-only view of every kernel window (the fields of ``Sliding``, positionally).
 
     padded : ndarray, shape (N, Hp, Wp, C)
     Returns a view of shape (N, Ho, Wo, C, kh, kw):
@@ -75,40 +103,30 @@ def window_view(
     return windows[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :, ::dh, ::dw]
 
 
-def tap_view(
-    padded: np.ndarray,
-    tap: tuple[int, int],
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
-) -> np.ndarray:
+def tap_view(padded: np.ndarray, tap: tuple[int, int], sliding: Sliding) -> np.ndarray:
     """The input values one kernel tap ``(di, dj)`` meets at every output position.
 
     padded : ndarray, shape (N, Hp, Wp, C)
     Returns a view of shape (N, Ho, Wo, C).
     """
-    (di, dj), (sh, sw), (dh, dw), (ho, wo) = tap, strides, dilations, output_hw
+    (di, dj), (sh, sw), (dh, dw), (ho, wo) = tap, *sliding[1:]
     row, col = di * dh, dj * dw
     return padded[:, row : row + (ho - 1) * sh + 1 : sh, col : col + (wo - 1) * sw + 1 : sw, :]
 
 
 def grouped_conv(
-    padded: np.ndarray,
-    weights: np.ndarray,
-    groups: int,
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
+    padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding
 ) -> np.ndarray:
     """Grouped cross-correlation of a padded input.
 
     padded : ndarray, shape (N, Hp, Wp, C), C = groups * Cg
-    weights : ndarray, shape (kh, kw, Cg, O), O a multiple of groups
+    weights : ndarray, shape (kh, kw, Cg, O), O a multiple of groups; (kh, kw) is
+    ``sliding.kernel_hw``
     Returns shape (N, Ho, Wo, O), dtype of ``padded``.
     """
     n, _, _, channels = padded.shape
     kh, kw, _, out_channels = weights.shape
-    ho, wo = output_hw
+    ho, wo = sliding.output_hw
     if n == 0 or ho == 0 or wo == 0 or out_channels == 0:
         return np.zeros((n, ho, wo, out_channels), dtype=padded.dtype)
     if groups == channels and weights.shape[2] == 1:
@@ -116,9 +134,9 @@ def grouped_conv(
         small = channels <= BLOCK_DIAGONAL_MAX_CHANNELS and (
             ho * wo * kh * kw * channels <= GATHER_MAX_ELEMENTS)
         if out_channels >= SHIFTED_MIN_CHANNELS and not small:
-            return _depthwise_shifted(padded, depthwise, strides, dilations, output_hw)
-        return _depthwise_block_diagonal(padded, depthwise, strides, dilations, output_hw)
-    return _grouped_im2col(padded, weights, groups, strides, dilations, output_hw)
+            return _depthwise_shifted(padded, depthwise, sliding)
+        return _depthwise_block_diagonal(padded, depthwise, sliding)
+    return _grouped_im2col(padded, weights, groups, sliding)
 
 
 def _phases(
@@ -139,13 +157,16 @@ def _phases(
     }
 
 
-def _depthwise_shifted(
-    padded: np.ndarray,
-    weights: np.ndarray,
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
-) -> np.ndarray:
+def _bands(images: int, rows: int, row_bytes: int) -> tuple[int, int]:
+    """(images, rows) of one band of the shifted kernel's output: about SHIFTED_BAND_BYTES,
+    whole images together while they fit, else rows of one image."""
+    band_rows = max(1, SHIFTED_BAND_BYTES // max(row_bytes, 1))
+    if band_rows >= rows:
+        return max(1, min(images, band_rows // rows)), rows
+    return 1, band_rows
+
+
+def _depthwise_shifted(padded: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np.ndarray:
     """Depthwise by shifted-view accumulation: one multiply-add per tap over the output.
 
     padded : (N, Hp, Wp, C); weights : (kh, kw, C, M). Returns (N, Ho, Wo, C*M).
@@ -153,76 +174,68 @@ def _depthwise_shifted(
     kh, kw, channels, multiplier = weights.shape
     if multiplier > 1:
         padded = np.repeat(padded, multiplier, axis=3)  # (N, Hp, Wp, C*M), channel q*M + r
-    n, (ho, wo) = padded.shape[0], output_hw
-    (sh, sw), (dh, dw) = strides, dilations
+    n, (ho, wo) = padded.shape[0], sliding.output_hw
+    (sh, sw), (dh, dw) = sliding.strides, sliding.dilations
     phases = _phases(
-        padded, strides, {(di * dh % sh, dj * dw % sw) for di in range(kh) for dj in range(kw)}
+        padded, sliding.strides,
+        {(di * dh % sh, dj * dw % sw) for di in range(kh) for dj in range(kw)},
     )
     width = channels * multiplier
     # (kh*kw, Wo*C*M): each tap's weights repeated along a whole output row.
     tiled = np.tile(weights.reshape(kh * kw, width), (1, wo))
     accumulator = np.empty((n, ho, wo * width), dtype=padded.dtype)
-    product = np.empty_like(accumulator)
-    for tap_index in range(kh * kw):
-        row, col = divmod(tap_index, kw)
-        row, col = row * dh, col * dw
-        phase = phases[(row % sh, col % sw)]
-        row, col = row // sh, col // sw
-        rows = phase[:, row : row + ho, col : col + wo].reshape(n, ho, wo * width)  # view
-        if tap_index == 0:
-            np.multiply(rows, tiled[0], out=accumulator)
-        else:
-            np.multiply(rows, tiled[tap_index], out=product)
-            accumulator += product
+    band_images, band_rows = _bands(n, ho, wo * width * padded.itemsize)
+    product = np.empty((band_images, band_rows, wo * width), dtype=padded.dtype)
+    for first in range(0, n, band_images):
+        for top in range(0, ho, band_rows):
+            band = accumulator[first : first + band_images, top : top + band_rows]  # view
+            images, rows = band.shape[0], band.shape[1]
+            scratch = product[:images, :rows]
+            for tap_index in range(kh * kw):
+                row, col = divmod(tap_index, kw)
+                row, col = row * dh, col * dw
+                phase = phases[(row % sh, col % sw)]
+                row, col = row // sh + top, col // sw
+                taps = phase[first : first + images, row : row + rows, col : col + wo].reshape(
+                    band.shape)  # (images, rows, Wo*C*M), a view
+                if tap_index == 0:
+                    np.multiply(taps, tiled[0], out=band)
+                else:
+                    np.multiply(taps, tiled[tap_index], out=scratch)
+                    band += scratch
     return accumulator.reshape(n, ho, wo, width)
 
 
-def _columns(
-    padded: np.ndarray,
-    kernel_hw: tuple[int, int],
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
-) -> np.ndarray:
-    """im2col, one copy per kernel tap (a generic strided 6-D copy is 4x slower).
+def _columns(padded: np.ndarray, *sliding: tuple[int, int]) -> np.ndarray:
+    """im2col: a gather for small columns, else one copy per kernel tap (a generic
+    strided 6-D copy is 4x slower).
 
-    padded : (N, Hp, Wp, C). Returns (N, Ho, Wo, kh*kw, C): ``[..., t, c]`` is
-    the input under tap ``t = di*kw + dj``.
+    padded : (N, Hp, Wp, C); sliding : the fields of ``Sliding`` (kernel_hw, strides,
+    dilations, output_hw). Returns (N, Ho, Wo, kh*kw, C): ``[..., t, c]`` is the input
+    under tap ``t = di*kw + dj``.
     """
-    kh, kw = kernel_hw
+    geometry = Sliding(*sliding)
+    (kh, kw), output_hw = geometry.kernel_hw, geometry.output_hw
     n, channels = padded.shape[0], padded.shape[3]
     if output_hw[0] * output_hw[1] * kh * kw * channels <= GATHER_MAX_ELEMENTS:
-        index = _gather_index(padded.shape[1:], kernel_hw, strides, dilations, output_hw)
+        index = _gather_index(padded.shape[1:], geometry)
         gathered = np.take(padded.reshape(n, -1), index, axis=1)  # (N, Ho*Wo*kh*kw*C)
         return gathered.reshape(n, *output_hw, kh * kw, channels)
     columns = np.empty((n, *output_hw, kh * kw, channels), dtype=padded.dtype)
     for tap_index in range(kh * kw):
-        columns[:, :, :, tap_index] = tap_view(
-            padded, divmod(tap_index, kw), strides, dilations, output_hw
-        )
+        columns[:, :, :, tap_index] = tap_view(padded, divmod(tap_index, kw), geometry)
     return columns
 
 
-# im2col by one gather when the columns are small (teaching sizes): there the nine strided
-# tap copies cost more in call overhead than in bytes (48 us against 15 us for 32x32x3, 3x3).
-GATHER_MAX_ELEMENTS = 1 << 17
-
-
 @functools.lru_cache(maxsize=16)  # at most 16 MB of indices
-def _gather_index(
-    padded_shape: tuple[int, int, int],
-    kernel_hw: tuple[int, int],
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
-) -> np.ndarray:
+def _gather_index(padded_shape: tuple[int, int, int], sliding: Sliding) -> np.ndarray:
     """Where each im2col value sits in one flattened padded image, made once per shape.
 
     padded_shape : (Hp, Wp, C). Returns read-only int indices, shape (Ho*Wo*kh*kw*C,):
     entry ``[i, j, di*kw + dj, c]`` is ``((s_h*i + d_h*di)*Wp + s_w*j + d_w*dj)*C + c``.
     """
     _, padded_width, channels = padded_shape
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_hw, strides, dilations, output_hw
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = sliding
     rows = np.arange(ho)[:, None] * sh + np.arange(kh)[None, :] * dh  # (Ho, kh)
     cols = np.arange(wo)[:, None] * sw + np.arange(kw)[None, :] * dw  # (Wo, kw)
     index = (rows[:, None, :, None, None] * padded_width + cols[None, :, None, :, None]
@@ -232,50 +245,85 @@ def _gather_index(
     return index
 
 
+def _row_band(padded: np.ndarray, sliding: Sliding) -> np.ndarray:
+    """im2col along the width only: every padded row's ``kw`` taps, one copy per tap column.
+
+    padded : (N, Hp, Wp, C). Returns (N, Hp*Wo, kw*C): ``[n, y*Wo + j, dj*C + c]`` is
+    ``padded[n, y, s_w*j + d_w*dj, c]``.
+    """
+    n, height, _, channels = padded.shape
+    (_, kw), (_, sw), (_, dw), (_, wo) = sliding
+    band = np.empty((n, height, wo, kw, channels), dtype=padded.dtype)
+    for dj in range(kw):
+        band[:, :, :, dj] = padded[:, :, dj * dw : dj * dw + (wo - 1) * sw + 1 : sw]
+    return band.reshape(n, height * wo, kw * channels)  # (N, Hp*Wo, kw*C)
+
+
+def _uses_row_bands(padded: np.ndarray, sliding: Sliding) -> bool:
+    """Row bands for a large im2col (below, the one-gather im2col is as quick), with stride 1
+    down the height (each kernel row's rows are then one slice), never copying more than the
+    full im2col would (``Hp <= kh*Ho``)."""
+    (kh, kw), (sh, _), (ho, wo) = sliding.kernel_hw, sliding.strides, sliding.output_hw
+    return (
+        sh == 1 and kh > 1 and padded.shape[1] <= kh * ho
+        and ho * wo * kh * kw * padded.shape[3] >= ROW_BAND_MIN_ELEMENTS
+    )
+
+
+def _im2col_matmul(padded: np.ndarray, weights: np.ndarray, sliding: Sliding) -> np.ndarray:
+    """Convolution (one group) as im2col times the weights.
+
+    padded : (N, Hp, Wp, C); weights : (kh, kw, C, O). Returns (N, Ho, Wo, O).
+    """
+    kh, kw, channels, out_channels = weights.shape
+    n, (ho, wo) = padded.shape[0], sliding.output_hw
+    if not _uses_row_bands(padded, sliding):
+        columns = _columns(padded, *sliding)  # (N, Ho, Wo, kh*kw, C)
+        out = columns.reshape(n * ho * wo, kh * kw * channels) @ weights.reshape(
+            kh * kw * channels, out_channels
+        )  # (N*Ho*Wo, O)
+        return out.reshape(n, ho, wo, out_channels)
+    band = _row_band(padded, sliding)  # (N, Hp*Wo, kw*C)
+    kernel_rows = weights.reshape(kh, kw * channels, out_channels)  # (kh, kw*C, O)
+    step = sliding.dilations[0] * wo  # band rows between two kernel rows
+    out = band[:, : ho * wo] @ kernel_rows[0]  # (N, Ho*Wo, O)
+    part = np.empty_like(out)
+    for kernel_row in range(1, kh):
+        start = kernel_row * step
+        np.matmul(band[:, start : start + ho * wo], kernel_rows[kernel_row], out=part)
+        out += part  # (N, Ho*Wo, O)
+    return out.reshape(n, ho, wo, out_channels)
+
+
 def _depthwise_block_diagonal(
-    padded: np.ndarray,
-    weights: np.ndarray,
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
+    padded: np.ndarray, weights: np.ndarray, sliding: Sliding
 ) -> np.ndarray:
-    """Depthwise as one matmul: im2col times a block-diagonal weight.
+    """Depthwise as im2col times a block-diagonal weight.
 
     padded : (N, Hp, Wp, C); weights : (kh, kw, C, M). Returns (N, Ho, Wo, C*M).
     """
     kh, kw, channels, multiplier = weights.shape
-    n, (ho, wo) = padded.shape[0], output_hw
-    columns = _columns(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,kh*kw,C)
     block = np.zeros((kh * kw, channels, channels, multiplier), dtype=padded.dtype)
     diagonal = np.arange(channels)
     block[:, diagonal, diagonal, :] = weights.reshape(kh * kw, channels, multiplier)
-    out = columns.reshape(n * ho * wo, kh * kw * channels) @ block.reshape(
-        kh * kw * channels, channels * multiplier
-    )  # (N*Ho*Wo, C*M)
-    return out.reshape(n, ho, wo, channels * multiplier)
+    return _im2col_matmul(
+        padded, block.reshape(kh, kw, channels, channels * multiplier), sliding
+    )  # (N, Ho, Wo, C*M)
 
 
 def _grouped_im2col(
-    padded: np.ndarray,
-    weights: np.ndarray,
-    groups: int,
-    strides: tuple[int, int],
-    dilations: tuple[int, int],
-    output_hw: tuple[int, int],
+    padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding
 ) -> np.ndarray:
     """Standard/grouped conv: im2col, then one matmul per group (batched).
 
     padded : (N, Hp, Wp, C); weights : (kh, kw, Cg, O). Returns (N, Ho, Wo, O).
     """
-    kh, kw, group_channels, out_channels = weights.shape
-    n, (ho, wo) = padded.shape[0], output_hw
-    positions, taps = n * ho * wo, kh * kw
-    columns = _columns(padded, (kh, kw), strides, dilations, output_hw)  # (N,Ho,Wo,kh*kw,C)
     if groups == 1:
-        out = columns.reshape(positions, taps * group_channels) @ weights.reshape(
-            taps * group_channels, out_channels
-        )  # (P, O)
-        return out.reshape(n, ho, wo, out_channels)
+        return _im2col_matmul(padded, weights, sliding)
+    kh, kw, group_channels, out_channels = weights.shape
+    n, (ho, wo) = padded.shape[0], sliding.output_hw
+    positions, taps = n * ho * wo, kh * kw
+    columns = _columns(padded, *sliding)  # (N, Ho, Wo, kh*kw, C)
     group_out = out_channels // groups
     # (G, P, kh*kw*Cg): rows ordered (t, c) like the weights below.
     per_group_columns = (

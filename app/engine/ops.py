@@ -6,39 +6,30 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import kernels
+from app.engine import kernels, plans
 from app.engine.arguments import float_array
-from app.engine.plans import (
-    ConvPlan,
-    check_bias_shape,
-    plan_conv2d,
-    plan_depthwise_conv2d,
-    plan_separable_conv2d,
-    plan_torch_conv2d,
-)
 
 
-def to_nhwc(x: np.ndarray, plan: ConvPlan) -> np.ndarray:
+def to_nhwc(x: np.ndarray, plan: plans.ConvPlan) -> np.ndarray:
     """x : (N, H, W, C) or (N, C, H, W) per ``plan.data_format``. Returns (N, H, W, C)."""
     return x if plan.data_format == "NHWC" else x.transpose(0, 2, 3, 1)
 
 
-def from_nhwc(y: np.ndarray, plan: ConvPlan) -> np.ndarray:
+def from_nhwc(y: np.ndarray, plan: plans.ConvPlan) -> np.ndarray:
     """y : (N, H, W, C). Returns a contiguous array in ``plan.data_format``."""
     return y if plan.data_format == "NHWC" else np.ascontiguousarray(y.transpose(0, 3, 1, 2))
 
 
-def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: ConvPlan) -> np.ndarray:
+def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: plans.ConvPlan) -> np.ndarray:
     """The grouped (or depthwise) stage of a plan.
 
     x_nhwc : (N, H, W, C); weights : (kh, kw, C/groups, spatial_out_channels).
     Returns (N, Ho, Wo, spatial_out_channels).
     """
     padded = kernels.pad_input(x_nhwc, plan.padding)
+    sliding = kernels.Sliding(plan.kernel_hw, plan.strides, plan.dilations, plan.output_hw)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = kernels.grouped_conv(
-            padded, weights, plan.groups, plan.strides, plan.dilations, plan.output_hw
-        )
+        out = kernels.grouped_conv(padded, weights, plan.groups, sliding)
     return finite_result(out)
 
 
@@ -59,14 +50,17 @@ def depthwise_as_grouped(depthwise_filter: np.ndarray) -> np.ndarray:
     return depthwise_filter.reshape(kh, kw, 1, channels * multiplier)
 
 
-def conv2d(
-    input: Any,
-    filters: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
-) -> np.ndarray:
+def _input_and_filters(input: Any, **filters: Any) -> list[np.ndarray]:
+    """``[input, *filters]`` as 4-D float arrays, the filters in the input's dtype; each
+    named by its argument in errors."""
+    x = float_array(input, "input", 4)
+    return [x, *(float_array(value, name, 4, x.dtype) for name, value in filters.items())]
+
+
+# The TF ops' signatures are TF's own (tests/engine/test_exports.py pins them; the trace and
+# the API bind requests to them), so they are written out, not shared.
+def conv2d(input: Any, filters: Any, strides: Any, padding: Any,
+           data_format: str | None = "NHWC", dilations: Any = None) -> np.ndarray:
     """``tf.nn.conv2d``: cross-correlation, grouped when C is a multiple of the filter depth.
 
     input : array-like, shape (N, H, W, C) for NHWC or (N, C, H, W) for NCHW
@@ -75,20 +69,13 @@ def conv2d(
     padding : "SAME", "VALID" or the explicit 4x2 list
     Returns shape (N, Ho, Wo, O) or (N, O, Ho, Wo), the input's float dtype.
     """
-    x = float_array(input, "input", 4)
-    w = float_array(filters, "filters", 4, x.dtype)
-    plan = plan_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
+    x, w = _input_and_filters(input, filters=filters)
+    plan = plans.plan_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
     return from_nhwc(spatial_stage(to_nhwc(x, plan), w, plan), plan)
 
 
-def depthwise_conv2d(
-    input: Any,
-    filter: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = None,
-    dilations: Any = None,
-) -> np.ndarray:
+def depthwise_conv2d(input: Any, filter: Any, strides: Any, padding: Any,
+                     data_format: str | None = None, dilations: Any = None) -> np.ndarray:
     """``tf.nn.depthwise_conv2d``.
 
     input : array-like, shape (N, H, W, C) or (N, C, H, W)
@@ -96,26 +83,19 @@ def depthwise_conv2d(
     Returns shape (N, Ho, Wo, C*M) (or NCHW); output channel ``q*M + r`` comes
     from input channel ``q`` and ``filter[:, :, q, r]``.
     """
-    x = float_array(input, "input", 4)
-    w = float_array(filter, "filter", 4, x.dtype)
-    plan = plan_depthwise_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
+    x, w = _input_and_filters(input, filter=filter)
+    plan = plans.plan_depthwise_conv2d(x.shape, w.shape, strides, padding, data_format, dilations)
     return from_nhwc(spatial_stage(to_nhwc(x, plan), depthwise_as_grouped(w), plan), plan)
 
 
-def separable_conv2d_stages(
-    input: Any,
-    depthwise_filter: Any,
-    pointwise_filter: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = None,
-    dilations: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
+def separable_conv2d_stages(input: Any, depthwise_filter: Any, pointwise_filter: Any,
+                            strides: Any, padding: Any, data_format: str | None = None,
+                            dilations: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """``separable_conv2d`` returning ``(depthwise_output, output)``, both in data_format."""
-    x = float_array(input, "input", 4)
-    dw = float_array(depthwise_filter, "depthwise_filter", 4, x.dtype)
-    pw = float_array(pointwise_filter, "pointwise_filter", 4, x.dtype)
-    plan = plan_separable_conv2d(
+    x, dw, pw = _input_and_filters(
+        input, depthwise_filter=depthwise_filter, pointwise_filter=pointwise_filter
+    )
+    plan = plans.plan_separable_conv2d(
         x.shape, dw.shape, pw.shape, strides, padding, data_format, dilations
     )
     intermediate = spatial_stage(to_nhwc(x, plan), depthwise_as_grouped(dw), plan)
@@ -124,15 +104,9 @@ def separable_conv2d_stages(
     return from_nhwc(intermediate, plan), from_nhwc(output, plan)
 
 
-def separable_conv2d(
-    input: Any,
-    depthwise_filter: Any,
-    pointwise_filter: Any,
-    strides: Any,
-    padding: Any,
-    data_format: str | None = None,
-    dilations: Any = None,
-) -> np.ndarray:
+def separable_conv2d(input: Any, depthwise_filter: Any, pointwise_filter: Any, strides: Any,
+                     padding: Any, data_format: str | None = None,
+                     dilations: Any = None) -> np.ndarray:
     """``tf.nn.separable_conv2d``: depthwise, then a 1x1 stride-1 VALID conv.
 
     input : array-like, shape (N, H, W, C) or (N, C, H, W)
@@ -175,11 +149,11 @@ def torch_conv2d(
     if unbatched:
         x = x[None]  # (1, C, H, W)
     w = float_array(weight, "weight", 4, x.dtype)
-    plan = plan_torch_conv2d(x.shape, w.shape, stride, padding, dilation, groups)
+    plan = plans.plan_torch_conv2d(x.shape, w.shape, stride, padding, dilation, groups)
     b = None
     if bias is not None:
         b = float_array(bias, "bias", 1, x.dtype)
-        check_bias_shape(plan, b.shape)
+        plans.check_bias_shape(plan, b.shape)
     out = spatial_stage(to_nhwc(x, plan), w.transpose(2, 3, 1, 0), plan)  # (N, Ho, Wo, O)
     if b is not None:
         with np.errstate(over="ignore", invalid="ignore"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,13 +32,19 @@ OpName = Literal["conv2d", "depthwise_conv2d", "separable_conv2d", "torch_conv2d
 # time (exceptions are not cached).
 _PLAN_CACHE_SIZE = 512
 _PLAIN = (str, int, float, bool, type(None), np.integer, np.floating)
+_PLAIN_TYPES = frozenset(_PLAIN[:5])  # the exact types, found without isinstance's walk
+_KEYWORDS = object()  # parts a key after it from the positional ones; no argument equals it
 
 
 def _plan_key(value: Any) -> Any:
-    if isinstance(value, _PLAIN):
-        return type(value), value
+    """``value`` with the type of each part (raises TypeError for anything not plain)."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES or isinstance(value, _PLAIN):
+        return kind, value
+    if kind is tuple and all(type(item) is int for item in value):
+        return value  # a shape: exact ints need no type tags (and this form holds no pairs)
     if isinstance(value, list | tuple):
-        return type(value), tuple(_plan_key(item) for item in value)
+        return kind, tuple([_plan_key(item) for item in value])
     raise TypeError("not a plain argument")
 
 
@@ -48,7 +54,9 @@ def _cached_plan(planner: Any) -> Any:
     @functools.wraps(planner)
     def plan(*args: Any, **kwargs: Any) -> ConvPlan:
         try:
-            key = _plan_key(args), _plan_key(tuple(sorted(kwargs.items())))
+            key = tuple([_plan_key(item) for item in args])
+            if kwargs:
+                key += (_KEYWORDS, _plan_key(tuple(sorted(kwargs.items()))))
         except TypeError:
             return planner(*args, **kwargs)
         found = cache.get(key)
@@ -187,14 +195,9 @@ def _resolve(
 
 
 @_cached_plan
-def plan_conv2d(
-    input_shape: Sequence[int],
-    filters_shape: Sequence[int],
-    strides: Any,
-    padding: Any,
-    data_format: str | None = "NHWC",
-    dilations: Any = None,
-) -> ConvPlan:
+def plan_conv2d(input_shape: Sequence[int], filters_shape: Sequence[int], strides: Any,
+                padding: Any, data_format: str | None = "NHWC",
+                dilations: Any = None) -> ConvPlan:
     """``tf.nn.conv2d``: filters ``[kh, kw, C/groups, O]``."""
     layout = data_format_of(data_format)
     n, h, w, c = _split_input(_shape(input_shape, "input", 4), layout)
@@ -220,17 +223,11 @@ def plan_conv2d(
     )
 
 
-def _depthwise_parts(
-    input_shape: Sequence[int],
-    filter_shape: Sequence[int],
-    filter_name: str,
-    strides: Any,
-    padding: Any,
-    data_format: str | None,
-    dilations: Any,
-    op: str,
-) -> tuple[DataFormat, int, int, tuple[int, int], tuple[int, int], int, tuple[int, int],
-           tuple[int, int], Padding2D]:
+def _depthwise_plan(op: OpName, filter_name: str, input_shape: Sequence[int],
+                    filter_shape: Sequence[int], window: tuple[Any, Any, Any, Any]) -> ConvPlan:
+    """The depthwise stage of ``op``; ``window`` is TF's (strides, padding, data_format,
+    dilations). Its ``out_channels`` is ``C*M``, the depthwise output's."""
+    strides, padding, data_format, dilations = window
     layout = data_format_of(data_format)
     n, h, w, c = _split_input(_shape(input_shape, "input", 4), layout)
     kh, kw, filter_in, multiplier = _shape(filter_shape, filter_name, 4)
@@ -243,44 +240,34 @@ def _depthwise_parts(
     dilation_pair = _depthwise_dilations(dilations, layout)
     _check_dilation_with_stride(stride_pair, dilation_pair, op, filter_name)
     pads = _resolve((h, w), kernel, stride_pair, dilation_pair, tf_padding(padding, layout))
-    return layout, n, c, (h, w), kernel, multiplier, stride_pair, dilation_pair, pads
-
-
-@_cached_plan
-def plan_depthwise_conv2d(
-    input_shape: Sequence[int],
-    filter_shape: Sequence[int],
-    strides: Any,
-    padding: Any,
-    data_format: str | None = None,
-    dilations: Any = None,
-) -> ConvPlan:
-    """``tf.nn.depthwise_conv2d``: filter ``[kh, kw, C, M]``."""
-    layout, n, c, hw, kernel, multiplier, stride_pair, dilation_pair, pads = _depthwise_parts(
-        input_shape, filter_shape, "filter", strides, padding, data_format, dilations,
-        "depthwise_conv2d",
-    )
     return ConvPlan(
-        "depthwise_conv2d", layout, n, c, hw, kernel, c, c * multiplier, c * multiplier,
+        op, layout, n, c, (h, w), kernel, c, c * multiplier, c * multiplier,
         stride_pair, dilation_pair, pads,
     )
 
 
+# The planners' signatures are the ops' (shapes in place of arrays), TF's own order.
 @_cached_plan
-def plan_separable_conv2d(
-    input_shape: Sequence[int],
-    depthwise_filter_shape: Sequence[int],
-    pointwise_filter_shape: Sequence[int],
-    strides: Any,
-    padding: Any,
-    data_format: str | None = None,
-    dilations: Any = None,
-) -> ConvPlan:
-    """``tf.nn.separable_conv2d``: depthwise ``[kh, kw, C, M]``, pointwise ``[1, 1, C*M, O]``."""
-    layout, n, c, hw, kernel, multiplier, stride_pair, dilation_pair, pads = _depthwise_parts(
-        input_shape, depthwise_filter_shape, "depthwise_filter", strides, padding, data_format,
-        dilations, "separable_conv2d",
+def plan_depthwise_conv2d(input_shape: Sequence[int], filter_shape: Sequence[int], strides: Any,
+                          padding: Any, data_format: str | None = None,
+                          dilations: Any = None) -> ConvPlan:
+    """``tf.nn.depthwise_conv2d``: filter ``[kh, kw, C, M]``."""
+    return _depthwise_plan(
+        "depthwise_conv2d", "filter", input_shape, filter_shape,
+        (strides, padding, data_format, dilations),
     )
+
+
+@_cached_plan
+def plan_separable_conv2d(input_shape: Sequence[int], depthwise_filter_shape: Sequence[int],
+                          pointwise_filter_shape: Sequence[int], strides: Any, padding: Any,
+                          data_format: str | None = None, dilations: Any = None) -> ConvPlan:
+    """``tf.nn.separable_conv2d``: depthwise ``[kh, kw, C, M]``, pointwise ``[1, 1, C*M, O]``."""
+    depthwise = _depthwise_plan(
+        "separable_conv2d", "depthwise_filter", input_shape, depthwise_filter_shape,
+        (strides, padding, data_format, dilations),
+    )
+    c, multiplier = depthwise.in_channels, depthwise.channel_multiplier
     one_h, one_w, depth, out = _shape(pointwise_filter_shape, "pointwise_filter", 4)
     if (one_h, one_w) != (1, 1):
         raise ValueError(
@@ -293,10 +280,7 @@ def plan_separable_conv2d(
         )
     if out < 1:
         raise ValueError("pointwise_filter must have at least 1 output channel")
-    return ConvPlan(
-        "separable_conv2d", layout, n, c, hw, kernel, c, c * multiplier, out,
-        stride_pair, dilation_pair, pads,
-    )
+    return replace(depthwise, out_channels=out)
 
 
 @_cached_plan
