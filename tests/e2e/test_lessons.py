@@ -25,10 +25,16 @@ from tests.e2e.lessons_helpers import (
 pytestmark = pytest.mark.e2e
 
 
-def test_lesson1_channel_multiplier_numbers_and_steps(demo: Demo) -> None:
+def open_recorded_lesson(demo: Demo, number: int) -> dict[str, list[dict]]:
+    """Lesson ``number`` opened on a fresh page, every API request it makes recorded."""
     asked = record_api(demo)
     open_page(demo)
-    open_lesson(demo, 1)
+    open_lesson(demo, number)
+    return asked
+
+
+def test_lesson1_channel_multiplier_numbers_and_steps(demo: Demo) -> None:
+    asked = open_recorded_lesson(demo, 1)
     demo.wait_counter(1, 16)
     answer = ask(demo, "tf/depthwise_conv2d", asked["tf/depthwise_conv2d"][-1])
     assert values(demo, "[data-role='multiplier-map'] td[data-value]") == answer["output"][0][0][0]
@@ -49,9 +55,7 @@ def test_lesson1_channel_multiplier_numbers_and_steps(demo: Demo) -> None:
 
 
 def test_lesson2_costs_108_vs_39_and_the_sweeps(demo: Demo) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 2)
+    asked = open_recorded_lesson(demo, 2)
     table = "[data-role='lesson-costs']"
     weights = {layer: values(demo, f"{table} tr[data-layer='{layer}'] td[data-value]")[0]
                for layer in ("standard", "depthwise", "pointwise", "separable")}
@@ -79,9 +83,7 @@ def test_lesson2_costs_108_vs_39_and_the_sweeps(demo: Demo) -> None:
 
 
 def test_lesson3_equivalent_kernel_and_equal_outputs(demo: Demo) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 3)
+    asked = open_recorded_lesson(demo, 3)
     pair = ask(demo, "factorize", asked["factorize"][-1])
     kernel = np.array(pair["equivalent_kernel"])  # [kh, kw, C, O]
     shown = values(demo, "[data-role='equivalent-kernel'] td")
@@ -98,9 +100,7 @@ def test_lesson3_equivalent_kernel_and_equal_outputs(demo: Demo) -> None:
 
 
 def test_lesson4_mnist_m1_error_against_m(demo: Demo) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 4)
+    asked = open_recorded_lesson(demo, 4)
     demo.page.wait_for_selector("[data-role='error-chart'] .main-svg", timeout=TIMEOUT_MS)
     fit = ask(demo, "factorize", asked["factorize"][-1])
     errors = json.loads(demo.page.get_attribute("[data-role='error-chart']", "data-errors"))
@@ -126,9 +126,7 @@ def test_lesson4_mnist_m1_error_against_m(demo: Demo) -> None:
 
 
 def test_lesson5_fewer_outputs_than_depthwise_maps(demo: Demo) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 5)
+    asked = open_recorded_lesson(demo, 5)
     verdict = "[data-role='accepted']"
     assert demo.page.get_attribute(verdict, "data-o") == "2"
     assert demo.page.get_attribute(verdict, "data-cm") == "6"
@@ -155,9 +153,7 @@ def _set_groups(demo: Demo, groups: int) -> None:
 @pytest.mark.parametrize(("channels", "out", "groups_list"), [(4, 4, (1, 2, 4)), (6, 6, (3, 6))])
 def test_lesson6_groups_slider_connectivity(demo: Demo, channels: int, out: int,
                                             groups_list: tuple[int, ...]) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 6)
+    asked = open_recorded_lesson(demo, 6)
     if channels != 4:
         demo.page.fill("#param-channels", str(channels))
         demo.page.fill("#param-out", str(out))
@@ -188,9 +184,7 @@ def test_lesson6_groups_slider_connectivity(demo: Demo, channels: int, out: int,
 
 
 def test_lesson7_one_kernel_for_every_channel(demo: Demo) -> None:
-    asked = record_api(demo)
-    open_page(demo)
-    open_lesson(demo, 7)
+    asked = open_recorded_lesson(demo, 7)
     body = asked["lessons/shared_kernel"][-1]
     answer = ask(demo, "lessons/shared_kernel", body)
     assert answer["shared"] is True and answer["max_abs_difference"] == 0
