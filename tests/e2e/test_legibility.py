@@ -90,6 +90,16 @@ def open_drawn(demo: Demo, query: str) -> None:
     demo.page.wait_for_timeout(250)  # a resize settles (the stage rebuilds after 120 ms)
 
 
+def open_lesson_step(demo: Demo, lesson: int, steps: int) -> None:
+    """The page opened, lesson ``lesson`` chosen in its menu, then "Next →" pressed ``steps``
+    times, as a user does (no waiting between the presses)."""
+    demo.page.goto(f"{demo.base_url}/")
+    demo.page.wait_for_selector("body[data-ready]")
+    demo.page.select_option("#lesson-select", str(lesson))
+    for _ in range(steps):
+        demo.page.get_by_role("button", name="Next →").click()
+
+
 # At 1366×768 the settings, lesson and quiz panels leave the stage about 666 × 350 px: grouped
 # C=8, G=4 and the 32×32×8 M=4 stage draw compact lanes (colours only) beside a focus view.
 CASES = [pytest.param(name, screen_name) for screen_name in SCREENS for name in SCENARIOS]
@@ -216,11 +226,7 @@ def test_large_depthwise_shows_all_eight_lanes(demo: Demo) -> None:
 def test_grouped_lesson_step_keeps_every_group_on_screen(browser: object, page_server: str) -> None:
     """Lesson 6 step 3 (G = 4) at 1366×768 with its panel: every group beside the others, none below the fold."""
     with screen(browser, page_server, 1366, 768) as demo:
-        demo.page.goto(f"{demo.base_url}/")
-        demo.page.wait_for_selector("body[data-ready]")
-        demo.page.select_option("#lesson-select", "6")
-        demo.page.get_by_role("button", name="Next →").click()
-        demo.page.get_by_role("button", name="Next →").click()
+        open_lesson_step(demo, 6, 2)
         demo.wait_hash("groups=4")
         demo.page.wait_for_function("() => document.querySelectorAll('.std-inputs .group').length === 4")
         demo.page.wait_for_timeout(300)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import Demo, _demo
-from tests.e2e.test_legibility import open_drawn, screen
+from tests.e2e.test_legibility import open_drawn, open_lesson_step, screen
 
 pytestmark = pytest.mark.e2e
 
@@ -109,11 +109,7 @@ def test_presenter_shows_the_setting_the_lesson_step_asks_for(browser: object, p
     """Lesson 2 step 3 says to change the outputs or the kernel size: presenter mode, which
     hides the settings panel, shows those fields next to the lesson text."""
     with screen(browser, page_server, 1920, 1080) as demo:
-        demo.page.goto(f"{demo.base_url}/")
-        demo.page.wait_for_selector("body[data-ready]")
-        demo.page.select_option("#lesson-select", "2")
-        demo.page.get_by_role("button", name="Next →").click()
-        demo.page.get_by_role("button", name="Next →").click()
+        open_lesson_step(demo, 2, 2)
         demo.page.get_by_role("button", name="Present").click()
         demo.page.wait_for_selector("body.presenting")
         field = demo.page.locator("#present-controls").get_by_label("Outputs", exact=False)
