@@ -156,10 +156,11 @@ def _backprop_filter(
     _check_out_backprop(dy, plan)
     with np.errstate(over="ignore", invalid="ignore"):
         gradient = finite_result(filter_gradient(to_nhwc(x, plan), to_nhwc(dy, plan), plan))
-    return gradient.reshape(sizes)  # (kh, kw, Cg, O) -> conv2d's same, depthwise's (kh, kw, C, M)
+    return gradient.reshape(sizes)  # depthwise (kh, kw, 1, C*M) -> (kh, kw, C, M); conv2d as is
 
 
-# TF's signatures, so each parameter list is TF's; the work is the two helpers above.
+# The public functions: TF's names and parameter lists, each handing its op's plan to a
+# helper above.
 
 
 def conv2d_backprop_input(
