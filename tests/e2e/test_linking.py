@@ -75,34 +75,49 @@ def _marks(root: object, selector: str) -> set[tuple[int, ...]]:
         "boxes => boxes.map(b => [b.dataset.map ?? -1, b.dataset.i, b.dataset.j].map(Number))")}
 
 
+def _hover_output(demo: Demo, trace: dict, grid: object, cell: tuple[int, int, int]
+                  ) -> tuple[dict, set[tuple[int, ...]]]:
+    """Hover output cell ``cell`` = (map, i, j) on ``grid``, wait for its link: the trace's
+    step that wrote it, and its window's taps as (-1, row, col) on the stage's padded input."""
+    pad = trace["header"]["padding"]
+    out_h, out_w = trace["header"]["stages"][0]["output_hw"]
+    target = next(s for s in trace["steps"] if (s["map"], s["i"], s["j"]) == cell)
+    _hover_cell(demo, grid, out_h, out_w, cell[1], cell[2])
+    demo.page.wait_for_selector("#stage-view[data-link-step]")
+    taps = {(-1, r + pad["pad_top"], c + pad["pad_left"]) for r in target["rows"]
+            for c in target["cols"]}
+    return target, taps
+
+
+def _hover_input(demo: Demo, trace: dict, lane: int, row: int, col: int) -> list[dict]:
+    """Hover input cell (row, col) of lane ``lane``, wait for its links: the trace's steps
+    whose window holds that cell (of any channel: the caller picks its own)."""
+    pad = trace["header"]["padding"]
+    rows, cols = _padded(trace)
+    grid = demo.page.locator(".lane").nth(lane).locator(".heatmap.input canvas")
+    _hover_cell(demo, grid, rows, cols, row + pad["pad_top"], col + pad["pad_left"])
+    demo.page.wait_for_selector("#stage-view[data-link-fed]")
+    return [s for s in trace["steps"] if row in s["rows"] and col in s["cols"]]
+
+
 def test_depthwise_output_shows_its_window_and_kernel_and_jumps_the_player(demo: Demo) -> None:
     trace = _open_recording(demo, DEPTHWISE)
     page = demo.page
-    pad = trace["header"]["padding"]
-    out_h, out_w = trace["header"]["stages"][0]["output_hw"]
     # Output map 1 (channel 0, r = 1), cell (1, 2): the step that wrote it, in the server's trace.
-    target = next(s for s in trace["steps"] if (s["map"], s["i"], s["j"]) == (1, 1, 2))
     output = page.locator(".lane").nth(0).locator(".heatmap.output canvas").nth(1)
-    _hover_cell(demo, output, out_h, out_w, 1, 2)
-    page.wait_for_selector("#stage-view[data-link-step]")
+    target, taps = _hover_output(demo, trace, output, (1, 1, 2))
     assert page.get_attribute("#stage-view", "data-link-step") == str(target["step"])
-    taps = {(-1, r + pad["pad_top"], c + pad["pad_left"]) for r in target["rows"]
-            for c in target["cols"]}
     assert _marks(page.locator(".lane").nth(0), ".heatmap.input .link-tap") == taps
     assert page.locator(".link-tap").count() == 9  # one lane's window only
     kernels = page.locator(".heatmap.kernel.link-kernel figcaption").all_inner_texts()
     assert kernels == ["w[:, :, 0, 1]"], kernels
     demo.screenshot("h9c-link-output")
-    _hover_cell(demo, output, out_h, out_w, 1, 2, click=True)
+    _hover_cell(demo, output, *trace["header"]["stages"][0]["output_hw"], 1, 2, click=True)
     demo.wait_counter(target["step"] + 1)
     assert page.inner_text("#arithmetic").count("out[1, 2, 1]") == 1
     # An input cell of channel 1: every output cell whose window (from the trace) holds it.
-    rows, cols = _padded(trace)
-    grid = page.locator(".lane").nth(1).locator(".heatmap.input canvas")
-    _hover_cell(demo, grid, rows, cols, 3 + pad["pad_top"], 4 + pad["pad_left"])
-    page.wait_for_selector("#stage-view[data-link-fed]")
-    fed = {(s["map"], s["i"], s["j"]) for s in trace["steps"]
-           if s["channel"] == 1 and 3 in s["rows"] and 4 in s["cols"]}
+    fed = {(s["map"], s["i"], s["j"]) for s in _hover_input(demo, trace, 1, 3, 4)
+           if s["channel"] == 1}
     assert fed and _marks(page, ".link-cell") == fed
     demo.screenshot("h9c-link-input")
     page.mouse.move(2, 2)
@@ -114,23 +129,14 @@ def test_depthwise_output_shows_its_window_and_kernel_and_jumps_the_player(demo:
 def test_grouped_dilated_input_feeds_only_its_groups_outputs(demo: Demo) -> None:
     trace = _open_recording(demo, GROUPED)
     page = demo.page
-    pad = trace["header"]["padding"]
-    rows, cols = _padded(trace)
     # Input channel 3 is in group 1 (channels 2, 3): it feeds outputs 2 and 3 only.
-    grid = page.locator(".lane").nth(3).locator(".heatmap.input canvas")
-    _hover_cell(demo, grid, rows, cols, 2 + pad["pad_top"], 2 + pad["pad_left"])
-    page.wait_for_selector("#stage-view[data-link-fed]")
-    fed = {(s["map"], s["i"], s["j"]) for s in trace["steps"]
-           if s["group"] == 1 and 2 in s["rows"] and 2 in s["cols"]}
+    fed = {(s["map"], s["i"], s["j"]) for s in _hover_input(demo, trace, 3, 2, 2)
+           if s["group"] == 1}
     assert {m for m, _, _ in fed} == {2, 3}
     assert _marks(page, ".link-cell") == fed
     # Its output 3 at (4, 4): the dilated window (taps two apart) on both inputs of group 1.
-    out_h, out_w = trace["header"]["stages"][0]["output_hw"]
-    target = next(s for s in trace["steps"] if (s["map"], s["i"], s["j"]) == (3, 4, 4))
-    _hover_cell(demo, page.locator(".heatmap.output canvas").nth(3), out_h, out_w, 4, 4)
-    page.wait_for_selector("#stage-view[data-link-step]")
-    taps = {(-1, r + pad["pad_top"], c + pad["pad_left"]) for r in target["rows"]
-            for c in target["cols"]}
+    output = page.locator(".heatmap.output canvas").nth(3)
+    target, taps = _hover_output(demo, trace, output, (3, 4, 4))
     assert target["rows"][1] - target["rows"][0] == 2
     for lane in (2, 3):
         assert _marks(page.locator(".lane").nth(lane), ".heatmap.input .link-tap") == taps
