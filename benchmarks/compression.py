@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,43 +58,37 @@ def trace_lines(raw: bytes) -> tuple[list[bytes], float]:
     return lines, statistics.median(times)
 
 
-def streamed(lines: list[bytes], level: int) -> tuple[int, float]:
+def gzipped_bytes(lines: list[bytes], level: int, flush_after: Callable[[int, int], bool]
+                  ) -> tuple[int, float]:
+    """The gzip's size and the median seconds to make it, flushing (Z_SYNC_FLUSH) after line
+    ``number`` whenever ``flush_after(number, plain bytes since the last flush)``."""
     times, size = [], 0
     for _ in range(REPEATS):
         started = time.perf_counter()
         packer = zlib.compressobj(level, zlib.DEFLATED, 31)
-        size = sum(len(packer.compress(line)) + len(packer.flush(zlib.Z_SYNC_FLUSH))
-                   for line in lines) + len(packer.flush())
-        times.append(time.perf_counter() - started)
-    return size, statistics.median(times)
-
-
-def kept_level6(lines: list[bytes]) -> tuple[int, float]:
-    times, size = [], 0
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-        size = sum(len(packer.compress(line)) for line in lines) + len(packer.flush())
-        times.append(time.perf_counter() - started)
-    return size, statistics.median(times)
-
-
-def flight(lines: list[bytes]) -> tuple[int, float]:
-    """The API's own segments (its time-based flushes aside: this trace is computed at once)."""
-    times, size = [], 0
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         size = pending = 0
         for number, line in enumerate(lines, 1):
             size += len(packer.compress(line))
             pending += len(line)
-            if number <= 2 or pending >= FLUSH_PLAIN_BYTES:
+            if flush_after(number, pending):
                 size += len(packer.flush(zlib.Z_SYNC_FLUSH))
                 pending = 0
         size += len(packer.flush())
         times.append(time.perf_counter() - started)
     return size, statistics.median(times)
+
+
+def every_line(number: int, pending: int) -> bool:
+    return True  # the gzip middleware: one flush per body chunk
+
+
+def never(number: int, pending: int) -> bool:
+    return False  # the whole stream at once
+
+
+def the_apis_flushes(number: int, pending: int) -> bool:
+    """app/api/trace.py's (its time-based flushes aside: this trace is computed at once)."""
+    return number <= 2 or pending >= FLUSH_PLAIN_BYTES
 
 
 def main() -> None:
@@ -108,10 +103,10 @@ def main() -> None:
     for name, body in cases.items():
         lines, seconds = trace_lines(json.dumps(body).encode())
         plain = sum(map(len, lines))
-        one, one_s = streamed(lines, 1)
-        six_streamed, six_streamed_s = streamed(lines, 6)
-        six, six_s = kept_level6(lines)
-        shared, shared_s = flight(lines)
+        one, one_s = gzipped_bytes(lines, 1, every_line)
+        six_streamed, six_streamed_s = gzipped_bytes(lines, 6, every_line)
+        six, six_s = gzipped_bytes(lines, 6, never)
+        shared, shared_s = gzipped_bytes(lines, GZIP_LEVEL, the_apis_flushes)
         print(f"| {name} | {1000 * seconds:.1f} | {plain / 1000:.1f} | {one / 1000:.1f} "
               f"({1000 * one_s:.1f}) | {six_streamed / 1000:.1f} ({1000 * six_streamed_s:.1f}) "
               f"| {six / 1000:.1f} ({1000 * six_s:.1f}) "
