@@ -42,9 +42,7 @@ class Case:
     """One benchmark shape: NHWC input, square kernel, SAME padding."""
 
     op: str  # "depthwise" | "separable" | "conv2d"
-    batch: int
-    size: int
-    channels: int
+    input: tuple[int, int, int]  # (N, H = W, C)
     kernel: int
     multiplier: int = 1
     stride: int = 1
@@ -52,34 +50,33 @@ class Case:
 
     @property
     def label(self) -> str:
-        shape = f"{self.batch}x{self.size}²x{self.channels}" if self.batch > 1 else (
-            f"{self.size}²x{self.channels}"
-        )
+        batch, size, channels = self.input
+        shape = f"{batch}x{size}²x{channels}" if batch > 1 else f"{size}²x{channels}"
         extra = f" O={self.out_channels}" if self.op != "depthwise" else ""
         return f"{self.op} {shape} k{self.kernel} M{self.multiplier} s{self.stride}{extra}"
 
 
 CASES = [
     # Teaching sizes (up to 32², C <= 4): target <= 1.2x PyTorch.
-    Case("depthwise", 1, 28, 1, 3),
-    Case("depthwise", 1, 32, 3, 3, 2),
-    Case("depthwise", 1, 32, 4, 5, 4),
-    Case("separable", 1, 32, 3, 3, 2, out_channels=8),
-    Case("conv2d", 1, 32, 3, 3, out_channels=8),
+    Case("depthwise", (1, 28, 1), 3),
+    Case("depthwise", (1, 32, 3), 3, 2),
+    Case("depthwise", (1, 32, 4), 5, 4),
+    Case("separable", (1, 32, 3), 3, 2, out_channels=8),
+    Case("conv2d", (1, 32, 3), 3, out_channels=8),
     # 64²–224² with C <= 8: target <= 2x.
-    Case("depthwise", 1, 64, 8, 3, 1),
-    Case("depthwise", 1, 64, 8, 3, 2, stride=2),
-    Case("depthwise", 1, 112, 8, 5, 2),
-    Case("depthwise", 1, 224, 3, 3, 1),
-    Case("depthwise", 1, 224, 8, 3, 1, stride=2),
-    Case("separable", 1, 224, 3, 3, 1, out_channels=16),
+    Case("depthwise", (1, 64, 8), 3, 1),
+    Case("depthwise", (1, 64, 8), 3, 2, stride=2),
+    Case("depthwise", (1, 112, 8), 5, 2),
+    Case("depthwise", (1, 224, 3), 3, 1),
+    Case("depthwise", (1, 224, 8), 3, 1, stride=2),
+    Case("separable", (1, 224, 3), 3, 1, out_channels=16),
     # Larger separable layers: target <= 3x.
-    Case("depthwise", 1, 112, 32, 3, 1),
-    Case("separable", 1, 112, 32, 3, 1, out_channels=64),
-    Case("separable", 1, 112, 32, 5, 2, stride=2, out_channels=64),
-    Case("depthwise", 8, 56, 64, 3, 1),
-    Case("separable", 8, 56, 64, 3, 1, out_channels=128),
-    Case("separable", 8, 56, 64, 3, 1, stride=2, out_channels=128),
+    Case("depthwise", (1, 112, 32), 3, 1),
+    Case("separable", (1, 112, 32), 3, 1, out_channels=64),
+    Case("separable", (1, 112, 32), 5, 2, stride=2, out_channels=64),
+    Case("depthwise", (8, 56, 64), 3, 1),
+    Case("separable", (8, 56, 64), 3, 1, out_channels=128),
+    Case("separable", (8, 56, 64), 3, 1, stride=2, out_channels=128),
 ]
 
 
@@ -127,11 +124,12 @@ def torch_call(case: Case, x, dw, pw, full) -> Callable[[], object] | None:
         return None
     from app.engine import resolve_padding
 
+    _, size, channels = case.input
     pads = resolve_padding(
-        (case.size, case.size), (case.kernel, case.kernel), (case.stride,) * 2, (1, 1), "SAME"
+        (size, size), (case.kernel, case.kernel), (case.stride,) * 2, (1, 1), "SAME"
     )
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    channels, multiplier = case.channels, case.multiplier
+    multiplier = case.multiplier
     pad = (pads.pad_left, pads.pad_right, pads.pad_top, pads.pad_bottom)
     depthwise_weight = torch.from_numpy(
         np.ascontiguousarray(dw.reshape(case.kernel, case.kernel, channels * multiplier)
@@ -164,7 +162,8 @@ def reference_seconds(case: Case, x, dw, pw, full) -> float | None:
         from tests.engine import reference
     except ImportError:
         return None
-    crop = min(case.size, 12)
+    batch, size, _ = case.input
+    crop = min(size, 12)
     xs = np.ascontiguousarray(x[:1, :crop, :crop])
     strides = (case.stride, case.stride)
     if case.op == "depthwise":
@@ -176,7 +175,7 @@ def reference_seconds(case: Case, x, dw, pw, full) -> float | None:
     tick = time.perf_counter()
     run()
     elapsed = time.perf_counter() - tick
-    return elapsed * case.batch * (case.size / crop) ** 2
+    return elapsed * batch * (size / crop) ** 2
 
 
 def profile(case: Case, call: Callable[[], object], calls: int = 2000) -> None:
@@ -224,12 +223,13 @@ def main() -> None:
     for case in CASES:
         if arguments.filter not in case.label:
             continue
-        x = rng.standard_normal((case.batch, case.size, case.size, case.channels)).astype(dtype)
-        dw = rng.standard_normal((case.kernel, case.kernel, case.channels, case.multiplier)).astype(
+        batch, size, channels = case.input
+        x = rng.standard_normal((batch, size, size, channels)).astype(dtype)
+        dw = rng.standard_normal((case.kernel, case.kernel, channels, case.multiplier)).astype(
             dtype)
-        out = case.out_channels or case.channels
-        pw = rng.standard_normal((1, 1, case.channels * case.multiplier, out)).astype(dtype)
-        full = rng.standard_normal((case.kernel, case.kernel, case.channels, out)).astype(dtype)
+        out = case.out_channels or channels
+        pw = rng.standard_normal((1, 1, channels * case.multiplier, out)).astype(dtype)
+        full = rng.standard_normal((case.kernel, case.kernel, channels, out)).astype(dtype)
         if arguments.profile:
             profile(case, engine_call(case, x, dw, pw, full))
             continue
