@@ -114,6 +114,34 @@ def final_output_cell(demo: Demo, region: dict) -> tuple[int, int]:
     return int(box["y"]), int(box["x"])
 
 
+PLAY = """async ([video64, type, at]) => {
+  const bytes = Uint8Array.from(atob(video64), (c) => c.charCodeAt(0));
+  const video = document.createElement('video');
+  video.muted = true;
+  video.src = URL.createObjectURL(new Blob([bytes], {type}));
+  const loaded = await new Promise((ok) => { video.onloadeddata = () => ok(true);
+    video.onerror = () => ok(false); });
+  if (!loaded) return null;
+  video.currentTime = at;
+  await new Promise((ok) => { video.onseeked = ok; });
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  canvas.getContext('2d').drawImage(video, 0, 0);
+  return {time: video.currentTime, png: canvas.toDataURL('image/png')};
+}"""
+
+
+def play_recording(demo: Demo, data: bytes, media_type: str, at: float) -> dict | None:
+    """The recording played by Chromium in a blank page (the app's CSP, rightly, plays no
+    blob: media), seeked to ``at`` seconds: the time it reached and that frame as a PNG data
+    URL, or None where Chromium cannot decode it."""
+    blank = demo.page.context.new_page()
+    try:
+        return blank.evaluate(PLAY, [base64.b64encode(data).decode(), media_type, at])
+    finally:
+        blank.close()
+
+
 def save(name: str, pixels: np.ndarray) -> None:
     from app.teaching.photos.png import encode_png
 
@@ -185,27 +213,9 @@ def test_webm_export_lasts_as_long_as_the_run_and_ends_complete(
     demo.page.click("#player [data-action='last']")
     wait_step(demo, 15)
     page_at_16, region = page_picture(demo)
-    # Decoded in a blank page (the app's CSP, rightly, plays no blob: media).
-    blank = demo.page.context.new_page()
-    frame = blank.evaluate(
-        """async ([video64, at]) => {
-          const bytes = Uint8Array.from(atob(video64), (c) => c.charCodeAt(0));
-          const video = document.createElement('video');
-          video.muted = true;
-          video.src = URL.createObjectURL(new Blob([bytes], {type: 'video/webm'}));
-          const loaded = await new Promise((ok) => { video.onloadeddata = () => ok(true);
-            video.onerror = () => ok(false); });
-          if (!loaded) return null;
-          video.currentTime = at;
-          await new Promise((ok) => { video.onseeked = ok; });
-          const canvas = document.createElement('canvas');
-          canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-          canvas.getContext('2d').drawImage(video, 0, 0);
-          return canvas.toDataURL('image/png');
-        }""", [base64.b64encode(data).decode(), (times[-1] - times[0]) / 1000])
-    blank.close()
-    assert frame, "Chromium could not decode the WebM it recorded"
-    last = read_png(base64.b64decode(frame.split(",", 1)[1]))
+    seen = play_recording(demo, data, "video/webm", (times[-1] - times[0]) / 1000)
+    assert seen, "Chromium could not decode the WebM it recorded"
+    last = read_png(base64.b64decode(seen["png"].split(",", 1)[1]))
     assert agreement(last, page_at_16, tolerance=64) > 0.85
     # The final output cell (out 3 at (1, 1)) is drawn, and the cursor is on it.
     y, x = final_output_cell(demo, region)
@@ -223,21 +233,8 @@ def test_mp4_export_where_the_browser_records_mp4(slide_demo: Demo, tmp_path: Pa
     data = download(demo, "#export-mp4", tmp_path, timeout=60_000)
     assert data[4:8] == b"ftyp"  # an ISO media file
     # Chromium plays it: 16 steps at 8 steps/s last 2 s, and the end shows the finished run.
-    blank = demo.page.context.new_page()
-    seen = blank.evaluate(
-        """async (video64) => {
-          const bytes = Uint8Array.from(atob(video64), (c) => c.charCodeAt(0));
-          const video = document.createElement('video');
-          video.muted = true;
-          video.src = URL.createObjectURL(new Blob([bytes], {type: 'video/mp4'}));
-          const ok = await new Promise((done) => { video.onloadeddata = () => done(true);
-            video.onerror = () => done(false); });
-          if (!ok) return null;
-          video.currentTime = 1e6;  // a recording may not know its duration until the end
-          await new Promise((done) => { video.onseeked = done; });
-          return video.currentTime;
-        }""", base64.b64encode(data).decode())
-    blank.close()
+    # A recording may not know its duration until the end: seek far past it.
+    seen = play_recording(demo, data, "video/mp4", 1e6)
     assert seen is not None, "Chromium could not play the MP4 it recorded"
-    assert abs(seen - 2.0) <= 0.3, seen
+    assert abs(seen["time"] - 2.0) <= 0.3, seen["time"]
     demo.assert_clean()
