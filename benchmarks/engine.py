@@ -201,6 +201,57 @@ def profile(case: Case, call: Callable[[], object], calls: int = 2000) -> None:
         print(f"| `{where}` | {own / calls * 1e6:.1f} | {100 * own / total:.0f} % |")
 
 
+def breakdown(case: Case, x: np.ndarray, filters: np.ndarray, whole: Callable[[], object],
+              torch_function: Callable[[], object] | None, budget: float) -> None:
+    """Line timings of one depthwise or conv2d call: each step timed alone (min-of-N), so
+    the rows show where the time goes without cProfile's per-call overhead."""
+    from app.engine import kernels, ops, plans
+    from app.engine.arguments import float_array
+
+    strides = [1, case.stride, case.stride, 1]
+    if case.op == "depthwise":
+        plan = plans.plan_depthwise_conv2d(x.shape, filters.shape, strides, "SAME")
+        weights = ops.depthwise_as_grouped(filters)
+    else:
+        plan = plans.plan_conv2d(x.shape, filters.shape, strides, "SAME")
+        weights = filters
+    padded = kernels.pad_input(x, plan.padding)
+    sliding = kernels.Sliding(plan.kernel_hw, plan.strides, plan.dilations, plan.output_hw)
+    out = kernels.grouped_conv(padded, weights, plan.groups, sliding)
+    steps: dict[str, Callable[[], object]] = {
+        "the whole call": whole,
+        "Python: input and filter checks (`float_array` x2)": lambda: (
+            float_array(x, "input", 4), float_array(filters, "filter", 4, x.dtype)),
+        "Python: the plan, cached": lambda: plans.plan_conv2d(
+            x.shape, filters.shape, strides, "SAME") if case.op == "conv2d" else
+            plans.plan_depthwise_conv2d(x.shape, filters.shape, strides, "SAME"),
+        "NumPy: zero-pad": lambda: kernels.pad_input(x, plan.padding),
+        "NumPy: the kernel (`grouped_conv`)": lambda: kernels.grouped_conv(
+            padded, weights, plan.groups, sliding),
+        "NumPy: `isfinite(out).all()` (the overflow check)": lambda: np.isfinite(out).all(),
+    }
+    kh, kw = plan.kernel_hw
+    if case.op == "conv2d" and not kernels._uses_row_bands(padded, sliding):
+        columns = kernels._columns(padded, *sliding)  # (N, Ho, Wo, kh*kw, C)
+        matrix = columns.reshape(-1, kh * kw * case.input[2])  # (P, kh*kw*C)
+        weight_matrix = filters.reshape(kh * kw * case.input[2], -1)  # (kh*kw*C, O)
+        steps[f"NumPy: im2col ({columns.size:,} values)"] = lambda: kernels._columns(
+            padded, *sliding)
+        steps[f"NumPy: matmul {matrix.shape[0]}×{matrix.shape[1]} @ "
+              f"{weight_matrix.shape[0]}×{weight_matrix.shape[1]}"] = lambda: matrix @ weight_matrix
+    if case.op == "depthwise":
+        values, scratch = out.reshape(-1), np.empty(out.size, out.dtype)  # (N*Ho*Wo*C*M,)
+        steps[f"NumPy: one multiply + add over the {out.size:,} outputs (the kernel does "
+              f"{kh * kw}, in cache-sized bands)"] = lambda: (
+            np.multiply(values, values, out=scratch), np.add(scratch, values, out=scratch))
+    if torch_function is not None:
+        steps["PyTorch's whole call"] = torch_function
+    seconds, rounds = min_seconds(list(steps.values()), budget)
+    print(f"\n{case.label}, min of {rounds} rounds:\n\n| step | µs |\n|---|---:|")
+    for label, value in zip(steps, seconds, strict=True):
+        print(f"| {label} | {value * 1e6:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
@@ -208,6 +259,8 @@ def main() -> None:
                         help="seconds per case (alternating rounds)")
     parser.add_argument("--filter", default="", help="only cases whose label contains this")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="line timings of the --filter cases (depthwise and conv2d)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the engine on the --filter cases: where the time goes")
     arguments = parser.parse_args()
@@ -217,9 +270,10 @@ def main() -> None:
     dtype = np.dtype(arguments.dtype)
     print(f"threads={THREADS} dtype={dtype} numpy={np.__version__} "
           f"torch={getattr(torch, '__version__', 'absent')}; before: {load_average()}\n")
-    print("| case | engine µs | torch µs | engine/torch | rounds | loop ref ms (est.) "
-          "| ref/engine |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    if not (arguments.profile or arguments.breakdown):
+        print("| case | engine µs | torch µs | engine/torch | rounds | loop ref ms (est.) "
+              "| ref/engine |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
     for case in CASES:
         if arguments.filter not in case.label:
             continue
@@ -232,6 +286,13 @@ def main() -> None:
         full = rng.standard_normal((case.kernel, case.kernel, channels, out)).astype(dtype)
         if arguments.profile:
             profile(case, engine_call(case, x, dw, pw, full))
+            continue
+        if arguments.breakdown and case.op != "separable":
+            breakdown(case, x, dw if case.op == "depthwise" else full,
+                      engine_call(case, x, dw, pw, full), torch_call(case, x, dw, pw, full),
+                      arguments.budget)
+            continue
+        if arguments.breakdown:
             continue
         torch_function = torch_call(case, x, dw, pw, full)
         functions = [engine_call(case, x, dw, pw, full)]

@@ -41,8 +41,9 @@ def _plan_key(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN_TYPES or isinstance(value, _PLAIN):
         return kind, value
-    if kind is tuple and all(type(item) is int for item in value):
-        return value  # a shape: exact ints need no type tags (and this form holds no pairs)
+    if (kind is tuple or kind is list) and all(type(item) is int for item in value):
+        # A shape or a strides list: exact ints need no type tags (and hold no pairs).
+        return value if kind is tuple else (list, tuple(value))
     if isinstance(value, list | tuple):
         return kind, tuple([_plan_key(item) for item in value])
     raise TypeError("not a plain argument")
