@@ -59,6 +59,23 @@ export class StageView {
   }
 
   /**
+   * Put a freshly built `layout` in the stage area, with `focus` (a FocusView) built into
+   * it when the plan places one (`plan.focus`, at cell `plan.fc`). The next render paints
+   * everything.
+   */
+  show(layout, focus = null, plan = {}) {
+    this.focus = null;
+    if (plan.focus) {
+      focus.build(plan.fc, plan.focus);
+      layout.append(focus.element);
+      this.focus = focus;
+    }
+    this.root.replaceChildren(layout);
+    this.layout = layout;
+    this.drawn = null;
+  }
+
+  /**
    * This frame's scales (stageScales over `inputMax` and the view's weights). When they
    * differ from the last frame's, `redraw(scales)` first repaints what does not move with
    * the step (the inputs, the weights): a scale only grows as the stage's values arrive.

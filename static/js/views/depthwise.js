@@ -200,14 +200,7 @@ export class DepthwiseView extends LaneView {
     }
     if (perPage < C) layout.append(pagerBar(this.page, perPage, C, (page) => this.turnTo(page)));
     layout.append(lanes);
-    this.focus = null;
-    if (plan.focus) {
-      focus.build(plan.fc, plan.focus);
-      layout.append(focus.element);
-      this.focus = focus;
-    }
-    this.root.replaceChildren(layout);
-    this.layout = layout;
+    this.show(layout, focus, plan);
     // Wires need positions: one read after the DOM is built.
     for (const lane of this.lanes) {
       if (!lane) continue;
@@ -223,7 +216,6 @@ export class DepthwiseView extends LaneView {
         return path;
       });
     }
-    this.drawn = null;
   }
 
   /** Output map o's caption; short: without "= q·M+r" (a small map in a crowded stage). */

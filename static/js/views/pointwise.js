@@ -109,9 +109,7 @@ export class PointwiseView extends StageView {
     }
     outputs.append(outputMaps);
     layout.append(inputs, mix, outputs);
-    this.root.replaceChildren(layout);
-    this.layout = layout;
-    this.drawn = null;
+    this.show(layout);
   }
 
   sweep(duration) {

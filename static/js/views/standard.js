@@ -165,19 +165,11 @@ export class StandardView extends LaneView {
     }
     main.append(inputs, outputs);
     layout.append(main);
-    this.focus = null;
-    if (plan.focus) {
-      focus.build(plan.fc, plan.focus);
-      layout.append(focus.element);
-      this.focus = focus;
-    }
-    this.root.replaceChildren(layout);
-    this.layout = layout;
+    this.show(layout, focus, plan);
     this.wires = wireLayer(main);
     sizeWireLayer(this.wires, main);
     this.kernelAnchors = this.lanes.map((lane) => anchor((lane.kernel || lane.input).body, main, "right"));
     this.outputAnchors = this.outputs.map((map) => anchor(map.body, main, "left"));
-    this.drawn = null;
   }
 
   render(frame) {
