@@ -194,8 +194,9 @@ def test_limits_are_the_apis() -> None:
 
 def test_bundle_reuses_the_pages_modules() -> None:
     sources = module_sources()
-    for page_module in ("core/trace.js", "views/stage.js", "views/depthwise.js", "views/pointwise.js",
-                        "views/arithmetic.js", "views/numbers.js", "core/player.js"):
+    for page_module in ("core/trace.js", "views/stage.js", "views/depthwise.js",
+                        "views/pointwise.js", "views/arithmetic.js", "views/numbers.js",
+                        "core/player.js"):
         assert page_module in sources
     assert list(sources)[-1] == "notebook/widget.js"  # dependencies first
     esm = widget_esm()
