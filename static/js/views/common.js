@@ -1,10 +1,10 @@
-// Helpers shared by the stage views: what every view starts from, the input lanes
-// of the views that slide a window, scales, output-map filling by index arithmetic,
-// wires between grids.
+// Helpers shared by the stage views: what every view starts from (StageView; the lane
+// views build on it in lanes.js), scales, output-map filling by index arithmetic, wires
+// between grids.
 import { t } from "../core/i18n.js";
-import { channelHue, maxAbs, niceMax } from "./colors.js";
+import { maxAbs, niceMax } from "./colors.js";
 import { formatNumber } from "./format.js";
-import { Heatmap, svgElement } from "./grid.js";
+import { svgElement } from "./grid.js";
 
 /** Element of a tensor {shape, data} at a full index (row-major). */
 export function at(tensor, ...index) {
@@ -101,64 +101,6 @@ export class StageView {
     const count = filledCells(local, m, perMap);
     map.numberHint = [formatNumber(-scales.maps, 3)];
     map.drawPrefix(partialMap(this.stage.values, m * perMap, this.outW, count), count, scales.maps);
-  }
-}
-
-/**
- * A stage whose window slides over the padded input, one lane per input channel
- * (depthwise; standard and grouped): the input as the trace's header gives it.
- */
-export class LaneView extends StageView {
-  constructor(root, store, stage, handlers, weights) {
-    super(root, store, stage, handlers, weights);
-    const header = store.header;
-    this.channels = header.in_channels;
-    [this.kh, this.kw] = header.kernel_hw;
-    this.pad = header.padding;
-    this.padded = header.padded_input; // (C, Hp, Wp)
-    this.input = header.input; // (C, H, W)
-    this.inputMax = maxAbs(this.padded.data);
-  }
-
-  /**
-   * Input channel q's lane (a section in the channel's hue) and its padded grid at `cell`
-   * px: padding hatched, the real input framed, editable when the page edits inputs.
-   */
-  inputLane(q, cell, numberHint = []) {
-    const [, hp, wp] = this.padded.shape;
-    const hue = channelHue(q);
-    const lane = el("section", "lane");
-    lane.style.setProperty("--hue", hue);
-    lane.setAttribute("aria-label", t("stage.channel", { q }));
-    const input = new Heatmap({
-      rows: hp, cols: wp, cell, hue, className: "input", numberHint,
-      label: t("stage.in_channel", { q }),
-      ariaLabel: t("stage.grid_label", { name: t("stage.in_channel", { q }), rows: hp, cols: wp }),
-      onCell: this.handlers.onInputCell
-        ? (i, j) => this.handlers.onInputCell(q, i - this.pad.pad_top, j - this.pad.pad_left)
-        : null,
-    });
-    input.showRegion(this.pad.pad_top, this.pad.pad_left, this.input.shape[1], this.input.shape[2]);
-    input.palette = this.handlers.inputPalette ? this.handlers.inputPalette(q) : null; // a photo's own colours
-    return { lane, input, hue };
-  }
-
-  /** Paint an input lane's grid with channel q's padded input (padding cells hatched). */
-  drawInput(grid, q, scales) {
-    const { pad_top: top, pad_left: left } = this.pad;
-    const [, h, w] = this.input.shape;
-    grid.draw((i, j) => {
-      const inside = i >= top && i < top + h && j >= left && j < left + w;
-      return inside ? at(this.padded, q, i, j) : undefined;
-    }, scales.maps);
-  }
-
-  /** The frame's window taps as rows and columns of the padded grid. */
-  windowTaps(frame) {
-    return [
-      Array.from(frame.array("rows").data, (row) => row + this.pad.pad_top),
-      Array.from(frame.array("cols").data, (col) => col + this.pad.pad_left),
-    ];
   }
 }
 

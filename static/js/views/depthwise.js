@@ -3,10 +3,8 @@
 // w[:, :, q, r] then output map q*M + r, which fills cell by cell.
 import { t } from "../core/i18n.js";
 import { Heatmap } from "./grid.js";
-import {
-  anchor, at, el, LaneView, pagerBar, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath,
-} from "./common.js";
-import { FocusView, widestTexts } from "./focus.js";
+import { anchor, at, el, pagerBar, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath } from "./common.js";
+import { LaneView } from "./lanes.js";
 import { captionBox, columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class DepthwiseView extends LaneView {
@@ -87,13 +85,8 @@ export class DepthwiseView extends LaneView {
       mode = next;
       return { ...make(), mode: next };
     };
-    const inputTexts = widestTexts(this.padded.data);
-    const kernelTexts = widestTexts(this.filter.data);
-    const focus = new FocusView({
-      kh, kw, channels: 1, texts: [...inputTexts, ...widestTexts(this.filter.data)],
-      captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, t("stage.kernel", { q: C - 1, r: M - 1 })],
-      sumCaption: `out[${outH - 1}, ${outW - 1}, ${C * M - 1}]`,
-    });
+    const { inputTexts, kernelTexts } = this;
+    const focus = this.focusView(1, kText, C * M - 1);
     let plan = { ...best(C, width, height), focus: null, mode };
     // A plan that fits scores its cell; one that does not (the stage will scroll) scores 0.
     const score = (candidate) => (candidate.fallback ? 0 : candidate.cell);
@@ -272,7 +265,7 @@ export class DepthwiseView extends LaneView {
       this.focus.render({
         window: frame.array("window").data, weights: frame.array("weights").data,
         mask: frame.array("padding_mask").data,
-        labels: [[`${t("arith.window")} · ${t("stage.in_channel", { q })}`, t("stage.kernel", { q, r })]],
+        labels: [[this.windowCaption(q), t("stage.kernel", { q, r })]],
         // A separable convolution's depthwise maps are z, as in its formula.
         sumLabel: `${this.store.header.kernels.pointwise_filter ? "z" : "out"}[${i}, ${j}, ${o}]`, sum: frame.scalar("sum"), scales,
         palettes: this.handlers.inputPalette && this.handlers.inputPalette(q) ? [this.handlers.inputPalette(q)] : null,

@@ -4,10 +4,8 @@
 import { t } from "../core/i18n.js";
 import { MIXED_HUE } from "./colors.js";
 import { Heatmap, svgElement } from "./grid.js";
-import {
-  anchor, at, el, LaneView, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath,
-} from "./common.js";
-import { FocusView, widestTexts } from "./focus.js";
+import { anchor, at, el, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath } from "./common.js";
+import { LaneView } from "./lanes.js";
 import { captionBox, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class StandardView extends LaneView {
@@ -70,13 +68,8 @@ export class StandardView extends LaneView {
       for (let cell = cap; cell > 1; cell--) if (sizes(cell, 1, 1).inputsW + wireGap + mapW(cell) <= w) return { cell, gc: 1, lc: 1, oc: 1, fallback: true };
       return { cell: 1, gc: 1, lc: 1, oc: 1, fallback: true };
     };
-    const inputTexts = widestTexts(this.padded.data);
-    const kernelTexts = widestTexts(this.weight.data);
-    const focus = new FocusView({
-      kh, kw, channels: Cg, texts: [...inputTexts, ...widestTexts(this.weight.data)],
-      captions: [`${t("arith.window")} · ${t("stage.in_channel", { q: C - 1 })}`, kText],
-      sumCaption: `out[${outH - 1}, ${outW - 1}, ${O - 1}]`,
-    });
+    const { inputTexts, kernelTexts } = this;
+    const focus = this.focusView(Cg, kText, O - 1);
     let plan = { ...best(width, height), focus: null };
     const score = (candidate) => (candidate.fallback ? 0 : candidate.cell);
     if (plan.fallback || !numberFont(plan.cell, inputTexts)) {
@@ -190,7 +183,7 @@ export class StandardView extends LaneView {
       const labels = [];
       for (let c = 0; c < this.groupIn; c++) {
         const channel = g * this.groupIn + c;
-        labels.push([`${t("arith.window")} · ${t("stage.in_channel", { q: channel })}`, t("stage.kernel_std", { o, c })]);
+        labels.push([this.windowCaption(channel), t("stage.kernel_std", { o, c })]);
       }
       // One padding mask (kh, kw) serves every channel of the window.
       const mask = frame.array("padding_mask").data;
