@@ -36,7 +36,9 @@ from starlette.concurrency import run_in_threadpool
 from app import __version__, engine
 from app.answers import AnswerStore, FlightFailed, SingleFlight, answers_from_url
 from app.api import backward as backward_api
+from app.api import block_trace as block_trace_api
 from app.api import configs, examples, limits
+from app.api.block_trace import TRACE_MODELS, TraceRequest
 from app.api.body import (
     JsonBody,
     body_docs,
@@ -46,7 +48,7 @@ from app.api.body import (
 )
 from app.api.errors import ERROR_RESPONSES, ApiError, configuration_error, envelope
 from app.api.frames import MAX_CHUNK_VALUES, MEDIA_TYPE, FrameEncoder, step_widths
-from app.api.schemas import TRACE_MODELS, TraceEvent, TraceRequest
+from app.api.schemas import TraceEvent
 from app.settings import Settings
 
 logger = logging.getLogger("convlens.api")
@@ -82,6 +84,8 @@ def open_trace(body: JsonBody, settings: Settings) -> TraceStream:
     """Everything before the first byte (in a worker thread): the body parsed, the checks,
     the engine's trace, the header line."""
     request = body.parse()
+    if block_trace_api.is_block(request):  # op: block, its stages in order
+        return TraceStream(*block_trace_api.open_block_trace(request, settings))
     prepared = configs.prepare(request, settings)
     plan = prepared.plan
     limits.check_frames(engine.trace_step_count(plan), settings)
@@ -170,6 +174,7 @@ async def frames(stream: TraceStream, settings: Settings) -> AsyncIterator[bytes
         "seed_example_json": examples.TRACE,
         "seed_example_separable_binary": examples.TRACE_SEPARABLE,
         "backward_pass": {**backward_api.EXAMPLE, "backward": True},
+        "inverted_residual_block": block_trace_api.EXAMPLE,
     }),
 )
 async def trace(request: Request, body: Annotated[JsonBody, Depends(_BODY)],
