@@ -152,6 +152,10 @@ class BlockTrace:
         self._maps = {"input": block_input, **{
             info.name: output for info, output in zip(stages, outputs, strict=True)}}
 
+    def conv_trace(self, name: str) -> Trace:
+        """The ``Trace`` of convolution stage ``name`` (its plan, its header)."""
+        return self._traces[name]
+
     def header(self) -> dict[str, Any]:
         """Everything but the steps; JSON-ready apart from the arrays.
 
