@@ -10,8 +10,12 @@ import { examplePatch } from "./controls/examples.js";
 import { t } from "./core/i18n.js";
 import { bindKeys, Player, playerActions } from "./core/player.js";
 import { bindKeyHandback } from "./classroom/keys.js";
-import { changesTrace, createState } from "./core/state.js";
+import { changesTrace, createState, PARAMS } from "./core/state.js";
 import { TraceStore } from "./core/trace.js";
+import { BlockStore } from "./blocks/store.js";
+import {
+  blockConfig, blockProblems, blockStageName, blockTitle, elementwiseArithmeticHtml, elementwiseFormulaText, elementwiseSummary, renderStrip,
+} from "./blocks/play.js";
 import { validate } from "./controls/validate.js";
 import { arithmeticHtml, formulaText } from "./views/arithmetic.js";
 import { costTableHtml, renderCostChart } from "./views/charts.js";
@@ -53,11 +57,13 @@ const pick = bindEditor(form, state, (kind, s, i, j) => {
 
 const views = new StageViews($("#stage-view"), {
   onInputCell(c, i, j) {
+    if (store.isBlock) return; // a block's maps come from its seeded input and weights
     const [, h, w] = store.header.input.shape;
     if (i < 0 || j < 0 || i >= h || j >= w) return; // a padding cell: always zero
     pick("input", c, i, j);
   },
   onKernelCell(s, i, j) {
+    if (store.isBlock) return;
     if (state.get("op") === "pointwise") {
       // The pointwise op's 1×1 kernels are the columns of its weight matrix.
       const channels = store.header.in_channels;
@@ -68,10 +74,10 @@ const views = new StageViews($("#stage-view"), {
   },
   /** A photo's input grids are drawn in its own colours (photo.js); null for other inputs. */
   inputPalette(q) {
-    return inputPalette(state.values, q);
+    return store.isBlock ? null : inputPalette(state.values, q);
   },
   onPointwiseCell(a, k) {
-    pick("pointwise", 0, a, k);
+    if (!store.isBlock) pick("pointwise", 0, a, k);
   },
   /** Show step `local` of `stage` (the lane pager's buttons). */
   seek(stage, local) {
@@ -152,9 +158,13 @@ function startTrace() {
   player.pause();
   serverProblem = null;
   const values = state.values;
-  const found = validate(values, labels);
+  // A block on the stage (blocks/): its stages in order, one trace.
+  const block = blockConfig(values);
+  document.body.classList.toggle("block-mode", Boolean(block));
+  if (block) $("#block-title").textContent = blockTitle(values);
+  const found = block ? blockProblems(values, PARAMS) : validate(values, labels);
   updateControls(values, found);
-  store = new TraceStore();
+  store = block ? new BlockStore(block) : new TraceStore();
   views.reset(store);
   renderLegends($("#legends"), null);
   buildStageTabs();
@@ -164,7 +174,7 @@ function startTrace() {
     renderPanels(null);
     return;
   }
-  const problem = buildProblem(values);
+  const problem = block ? { block } : buildProblem(values);
   if (!problem) {
     showStatus(missingInputMessage(values), "problem");
     return;
@@ -202,6 +212,11 @@ function onEvent(mine, event) {
     case "header":
       mine.setHeader(event.header);
       buildStageTabs();
+      if (mine.isBlock && state.get("block_at")) {
+        // A link to one stage of the block (/models): its first step, then the link is spent.
+        const stage = mine.byName(state.get("block_at"));
+        state.set({ block_at: "", ...(stage ? { step: stage.globalStart } : {}) });
+      }
       if (state.get("step") >= mine.total && mine.total > 0) state.set({ step: mine.total - 1 });
       break;
     case "chunk":
@@ -232,7 +247,14 @@ function scheduleRender() {
 function buildStageTabs() {
   const nav = $("#stage-tabs");
   nav.replaceChildren();
-  store.stages.forEach((stage, index) => {
+  nav.classList.remove("block-strip");
+  if (store.isBlock && store.header) {
+    renderStrip(nav, store, (step) => {
+      player.pause();
+      player.seek(step);
+    });
+  }
+  if (!store.isBlock) store.stages.forEach((stage, index) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "stage-tab";
@@ -297,12 +319,13 @@ function renderPanels(frame) {
     const now = performance.now();
     if (player.playing && frame && now - lastArithmetic < 100) return;
     lastArithmetic = now;
-    arithmetic.innerHTML = frame ? arithmeticHtml(frame, store.header) : `<p class="hint">${t(store.header && store.total === 0 ? "arith.empty" : "arith.none")}</p>`;
+    const html = frame && (frame.elementwise ? elementwiseArithmeticHtml(frame, store) : arithmeticHtml(frame, frame.store.header));
+    arithmetic.innerHTML = frame ? html : `<p class="hint">${t(store.header && store.total === 0 ? "arith.empty" : "arith.none")}</p>`;
   }
   if (panelTab === "numbers") {
     // Tables of whole maps are heavy: they follow the step when playback pauses.
     const numbers = $("#numbers");
-    if (!player.playing || !numbers.firstChild) numbers.innerHTML = frame ? numbersHtml(frame, store) : "";
+    if (!player.playing || !numbers.firstChild) numbers.innerHTML = frame && !frame.elementwise ? numbersHtml(frame, frame.store) : "";
   }
 }
 
@@ -325,26 +348,29 @@ function render() {
   const view = views.viewFor(frame.stage);
   view.render(frame);
   $("#stage-view").dataset.drawnStep = String(step); // exports wait for this (export/index.js)
-  linking.attach(view, store); // hover / click an output or input cell (views/linking.js)
+  // Hover / click an output or input cell (views/linking.js); a block's convolution stage
+  // links within its own store.
+  if (!frame.elementwise) linking.attach(view, frame.store);
   if (!store.firstFrameDrawn) {
     store.firstFrameDrawn = true;
     performance.mark("convlens:first-frame"); // playback can start (benchmarks/browser.py)
   }
-  const photo = frame.stage.name === "pointwise" ? null : photoLegend(state.values);
+  const photo = frame.stage.name === "pointwise" || store.isBlock ? null : photoLegend(state.values);
   renderLegends($("#legends"), view.scales, photo && { ...photo, colorOf: photoColor });
   // While playing fast, the formula follows at a readable pace, like the arithmetic panel.
   if (!player.playing || performance.now() - lastArithmetic >= 100) {
-    show($("#formula"), "textContent", formulaText(frame, store.header));
+    show($("#formula"), "textContent", frame.elementwise ? elementwiseFormulaText(frame) : formulaText(frame, frame.store.header));
   }
+  const current = blockStageName(frame);
   for (const tab of document.querySelectorAll(".stage-tab")) {
-    const active = tab.dataset.stage === frame.stage.name;
+    const active = tab.dataset.stage === current;
     if (active) tab.setAttribute("aria-current", "step");
     else tab.removeAttribute("aria-current");
   }
   renderPanels(frame);
   if (!player.playing) {
     const live = $("#step-live");
-    const summary = stepSummary(frame);
+    const summary = frame.elementwise ? elementwiseSummary(frame) : stepSummary(frame);
     if (live.textContent !== summary) live.textContent = summary;
   }
 }
@@ -373,6 +399,9 @@ $("#example").addEventListener("change", (event) => {
   if (patch) state.set(patch);
   event.target.value = "";
 });
+
+// A block on the stage: its bar's "back to one layer" leaves it (its options stay out of the URL).
+$("#block-exit").addEventListener("click", () => state.set({ block: "" }));
 
 // Photos: upload, drop on the stage, built-in photos, resampling from the original (photo.js).
 initPhoto({ state });

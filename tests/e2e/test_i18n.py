@@ -34,6 +34,8 @@ ALLOWED = {
     "depth_multiplier", "dtype", "float32", "separable_conv2d", "depthwise_conv2d", "True", "False",
     # Names of formats, networks and the slide programs the exports are for.
     "ONNX", "Xception", "GIF", "MP4", "Google", "PowerPoint",
+    # The blocks on the stage: network and layer names, and the functions of their formulas.
+    "MobileNetV1", "MobileNetV2", "BatchNorm", "ReLU", "ReLU6", "max", "min",
 }
 
 

@@ -100,6 +100,7 @@ export const STREAM_OPTIONS = { encoding: "binary", precision: 17, detail: "comp
  * already in TF layout.
  */
 export function traceBody(problem) {
+  if (problem.block) return { op: "block", ...problem.block, ...STREAM_OPTIONS }; // blocks/play.js
   const body = {
     op: problem.op,
     input: [nested(problem.input, [1, 2, 0])], // [1, H, W, C]

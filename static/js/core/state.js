@@ -14,6 +14,8 @@ export const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 // Stage zoom steps (views/present.js: + / − keys and buttons); themes (theme.js).
 export const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5, 3];
 export const THEMES = ["light", "dark", "contrast"];
+// Blocks the stage can play (app/api/blocks.py).
+export const BLOCKS = ["mobilenet_v1", "inverted_residual", "xception"];
 
 /**
  * The parameter table. kind: "enum" | "int" | "number" | "string".
@@ -66,6 +68,21 @@ export const PARAMS = {
   // How the stage reads (views/present.js): zoom factor and colour theme.
   zoom: { kind: "number", values: ZOOMS, default: 1, trace: false },
   theme: { kind: "enum", values: THEMES, default: "light", trace: false },
+  // A block on the stage (static/js/blocks/): its stages in order as one trace. The block_*
+  // options (POST /api/v1/blocks' fields) are in the URL only while a block is played.
+  block: { kind: "enum", values: ["", ...BLOCKS], default: "" },
+  block_in: { kind: "int", min: 1, max: 16, default: 4, group: "block" },
+  block_out: { kind: "int", min: 1, max: 16, default: 4, group: "block" },
+  block_expansion: { kind: "int", min: 1, max: 8, default: 6, group: "block" },
+  block_stride: { kind: "int", min: 1, max: 2, default: 1, group: "block" },
+  block_order: { kind: "enum", values: ["depthwise_first", "pointwise_first"], default: "depthwise_first", group: "block" },
+  block_between: { kind: "enum", values: ["none", "relu"], default: "none", group: "block" },
+  block_project: { kind: "enum", values: ["linear", "relu6"], default: "linear", group: "block" },
+  block_fold: { kind: "int", min: 0, max: 1, default: 0, group: "block" },
+  block_size: { kind: "int", min: 2, max: 16, default: 6, group: "block" },
+  block_seed: { kind: "int", min: 0, max: 999999, default: 0, group: "block" },
+  // Open the block at this stage (a link from /models): the step moves to its first step.
+  block_at: { kind: "string", default: "", trace: false, group: "block" },
 };
 
 export const NAMES = Object.keys(PARAMS);
@@ -104,6 +121,7 @@ export function toHash(values) {
   for (const name of NAMES) {
     const value = values[name];
     if (value === "" || value === undefined) continue;
+    if (PARAMS[name].group === "block" && !values.block) continue; // no block on the stage
     parts.push(`${name}=${encodeValue(String(value))}`);
   }
   return "#" + parts.join("&");

@@ -5,6 +5,7 @@
 import { decodeArray, runBlock } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
+import { playUrl } from "../blocks/play.js";
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_MAPS = 12;
@@ -192,11 +193,19 @@ export class BlockView {
       text = t(`blocks.explain.${kind}`, { k: kernel, cin: before, cout: channels, s: stage.strides ? stage.strides[0] : 1 });
     }
     $("#stage-explain").textContent = text;
+    this.updatePlayLinks(stage);
     this.loadSteps();
     // Scroll the list itself (never the page): the current stage at the top of the list.
     const list = $("#block-stages");
     const current = list.querySelector("[aria-current='step']");
     if (current) list.scrollTop = current.offsetTop - list.firstElementChild.offsetTop;
+  }
+
+  /** "Play this block on the stage": the main page with this block, at this stage. */
+  updatePlayLinks(stage) {
+    const language = document.documentElement.lang === "en" ? "" : document.documentElement.lang;
+    const url = playUrl({ ...this.request(), at: stage ? stage.name : "" }, language);
+    for (const link of [$("#block-play"), $("#lesson-play")]) link.href = url;
   }
 
   /** The engine's steps of one output channel of the current convolution stage. */

@@ -77,7 +77,8 @@ export function renderLegends(container, scales, photo = null) {
     container.replaceChildren();
     return;
   }
-  const bars = [bar(t("legend.maps"), scales.maps, "legend-maps"), bar(t("legend.weights"), scales.weights, "legend-weights")];
+  const bars = [bar(t("legend.maps"), scales.maps, "legend-maps")];
+  if (scales.weights !== null) bars.push(bar(t("legend.weights"), scales.weights, "legend-weights")); // null: a stage with no weights
   if (photo) bars.unshift(photoBar(photo, photo.colorOf));
   container.replaceChildren(...bars);
 }

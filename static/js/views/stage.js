@@ -3,8 +3,10 @@
 import { DepthwiseView } from "./depthwise.js";
 import { PointwiseView } from "./pointwise.js";
 import { StandardView } from "./standard.js";
+import { ElementwiseView } from "../blocks/elementwise.js";
 
-const VIEWS = { depthwise: DepthwiseView, standard: StandardView, pointwise: PointwiseView };
+// A block's elementwise stages (BatchNorm, activations, the residual add) name their view.
+const VIEWS = { depthwise: DepthwiseView, standard: StandardView, pointwise: PointwiseView, elementwise: ElementwiseView };
 
 export class StageViews {
   constructor(root, handlers) {
@@ -33,8 +35,9 @@ export class StageViews {
   /** The view for `stage`, built if it is not the one on screen. */
   viewFor(stage) {
     if (this.current && this.current.stage === stage) return this.current;
-    const View = VIEWS[stage.name];
-    const view = new View(this.root, this.store, stage, this.handlers);
+    const View = VIEWS[stage.view || stage.name];
+    // A block's convolution stage is drawn from a trace store of its own (blocks/store.js).
+    const view = new View(this.root, stage.store || this.store, stage, this.handlers);
     const style = getComputedStyle(this.root);
     const width = this.root.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const height = this.root.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
@@ -44,6 +47,8 @@ export class StageViews {
     for (let attempt = 0; attempt < 8 && view.cell > 2 && !(view.plan && view.plan.fallback) && this.overflows(); attempt++) {
       view.build(width, height, Math.max(2, Math.floor(view.cell * 0.9)));
     }
+    // A block's stage names its maps as the block does (blocks/store.js).
+    if (stage.afterBuild) stage.afterBuild(view);
     this.current = view;
     return view;
   }

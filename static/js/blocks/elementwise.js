@@ -1,0 +1,178 @@
+// An elementwise stage of a block (BatchNorm as scale · x + shift, ReLU / ReLU6, the residual
+// add): one step per channel c. Left, the maps the stage reads; in the middle, channel c's map,
+// what is done to every one of its values, and the map it becomes (with the residual's map for
+// an add); right, the output maps, written channel by channel. Everything drawn is what the
+// server sent (the step's output map, the previous stage's map, BatchNorm's scale and shift).
+import { t } from "../core/i18n.js";
+import { channelHue, maxAbs, MIXED_HUE, niceMax } from "../views/colors.js";
+import { Heatmap } from "../views/grid.js";
+import { el, fitCell } from "../views/common.js";
+import { formatNumber } from "../views/format.js";
+import { labelHeight, labelWidth, readability } from "../views/layout.js";
+import { widestTexts } from "../views/focus.js";
+
+/** What the stage does to one value of channel c, as the formula a student reads. */
+export function elementwiseFormula(stage, c) {
+  const info = stage.info;
+  if (stage.kind === "batch_norm") {
+    const scale = stage.scale.data[c];
+    const shift = stage.shift.data[c];
+    return t("blocks.play.formula.batch_norm", {
+      scale: formatNumber(scale, 4), sign: shift < 0 ? "−" : "+", shift: formatNumber(Math.abs(shift), 4),
+    });
+  }
+  if (stage.kind === "add") return t("blocks.play.formula.add", { source: sourceName(info.source) });
+  return t(`blocks.play.formula.${info.function}`);
+}
+
+export function sourceName(source) {
+  return source === "input" ? t("blocks.play.input") : source;
+}
+
+/** The focus maps: every value of one channel to two decimals (the cells' colours are exact),
+ * so a 6×6 map's 36 numbers reach a projector's back row; the arithmetic panel has four digits. */
+class FocusMap extends Heatmap {
+  digits() {
+    return 3;
+  }
+
+  drawNumbers(kinds, numbers, max) {
+    super.drawNumbers(kinds, numbers.map((value) => Math.round(value * 100) / 100), max);
+  }
+}
+
+function plane(tensor, c) {
+  const [, h, w] = tensor.shape;
+  return tensor.data.subarray(c * h * w, (c + 1) * h * w);
+}
+
+export class ElementwiseView {
+  constructor(root, store, stage, handlers = {}) {
+    this.root = root;
+    this.store = store;
+    this.stage = stage;
+    this.handlers = handlers;
+    this.input = store.inputOf(stage); // (C, H, W)
+    this.residual = stage.kind === "add"
+      ? (stage.info.source === "input" ? store.header.input : store.byName(stage.info.source).output) : null;
+    [this.channels, this.outH, this.outW] = stage.outputShape;
+  }
+
+  build(width, height, maxCell = null) {
+    const { channels: C, outH, outW } = this;
+    const { presenting } = readability();
+    const label = labelHeight();
+    const focusMaps = this.residual ? 3 : 2;
+    // The focus (channel c before and after) is the stage's subject: its numbers stay readable.
+    const cap = maxCell ?? (presenting ? 120 : 72);
+    const operators = (focusMaps - 1) * 28 + 32;
+    // Side maps carry colours (their numbers are the focus's): short captions let them pack.
+    const captionW = labelWidth(t("blocks.play.channel_short", { c: C - 1 }));
+    const titleW = labelWidth(t("blocks.play.outputs", { n: C }));
+    const title = (side) => labelHeight(Math.min(4, Math.ceil(titleW / Math.max(1, side))));
+    const rowHeight = (cell) => outH * cell + 4 + label + 6;
+    // The sides take what their maps need at 4 px a cell; the focus takes the rest.
+    const rowsFit = Math.max(1, Math.floor((height - title(120) - 8) / rowHeight(4)));
+    const sideMin = Math.max(72, Math.ceil(C / rowsFit) * (Math.max(outW * 4 + 4, captionW) + 8));
+    const focusCell = Math.max(8, Math.min(cap,
+      Math.floor((width - 2 * sideMin - 52 - operators) / (focusMaps * outW)),
+      Math.floor((height - 2 * label - 44) / outH)));
+    const focusWidth = focusMaps * (outW * focusCell + 4) + operators;
+    const sideWidth = Math.max(40, (width - focusWidth - 60) / 2);
+    const measure = (cell) => {
+      const columns = Math.max(1, Math.floor((sideWidth + 8) / (Math.max(outW * cell + 4, captionW) + 8)));
+      return Math.ceil(C / columns) * rowHeight(cell) + title(sideWidth) + 8;
+    };
+    const cell = fitCell((c) => outW * c + 4 <= sideWidth && measure(c) <= height, 1, Math.min(40, cap));
+    this.cell = cell;
+    this.focusCell = focusCell;
+
+    const layout = el("div", "stage-layout pointwise elementwise");
+    const side = (className, title, hue) => {
+      const column = el("div", `pw-side ${className}`);
+      column.append(el("p", "column-title", title));
+      const grid = el("div", "map-grid block-maps");
+      const maps = [];
+      for (let c = 0; c < C; c++) {
+        const map = new Heatmap({
+          rows: outH, cols: outW, cell, hue: hue(c), className: "output", label: t("blocks.play.channel_short", { c }), ariaLabel: t("blocks.play.channel", { c }),
+        });
+        map.caption.translate = false; // c0, c1, …: channel names, as in the formulas
+        grid.append(map.element);
+        maps.push(map);
+      }
+      column.append(grid);
+      return { column, maps };
+    };
+    const inputs = side("pw-inputs", t("blocks.play.inputs", { n: C }), (c) => channelHue(c));
+    const outputs = side("pw-outputs", t("blocks.play.outputs", { n: C }), () => MIXED_HUE);
+    this.inputs = inputs.maps;
+    this.outputs = outputs.maps;
+
+    const focus = el("div", "pw-mix block-focus");
+    const row = el("div", "mix-row block-focus-row");
+    this.focusInput = new FocusMap({ rows: outH, cols: outW, cell: focusCell, className: "vector", label: "x" });
+    this.formula = el("p", "block-formula", "");
+    this.focusOutput = new FocusMap({ rows: outH, cols: outW, cell: focusCell, className: "sums", hue: MIXED_HUE, label: "y" });
+    row.append(this.focusInput.element);
+    if (this.residual) {
+      this.focusResidual = new FocusMap({ rows: outH, cols: outW, cell: focusCell, className: "vector", label: sourceName(this.stage.info.source) });
+      row.append(el("span", "times", "+"), this.focusResidual.element);
+    }
+    row.append(el("span", "equals", "→"), this.focusOutput.element);
+    focus.setAttribute("aria-label", t("blocks.play.focus_label"));
+    focus.append(this.formula, row);
+    layout.append(inputs.column, focus, outputs.column);
+    this.root.replaceChildren(layout);
+    this.layout = layout;
+    this.drawn = null;
+  }
+
+  /** The output map of channel c, when its step has arrived. */
+  outputOf(c) {
+    const chunk = this.stage.chunks.find((entry) => c >= entry.start && c < entry.start + entry.n);
+    if (!chunk) return null;
+    const size = this.outH * this.outW;
+    const row = c - chunk.start;
+    return chunk.fields.output.data.subarray(row * size, (row + 1) * size);
+  }
+
+  render(frame) {
+    const { outW, stage } = this;
+    const c = frame.local;
+    const output = frame.array("output").data;
+    const inputMax = maxAbs(this.input.data);
+    const outputMax = this.stage.output ? maxAbs(this.stage.output.data) : Math.max(maxAbs(output), inputMax);
+    const scale = niceMax(Math.max(inputMax, outputMax, this.residual ? maxAbs(this.residual.data) : 0));
+    this.scales = { maps: scale, weights: null }; // no weights: one legend
+    const value = (data) => (i, j) => data[i * outW + j];
+    if (this.drawn !== scale) {
+      this.drawn = scale;
+      const hint = widestTexts(this.input.data);
+      this.inputs.forEach((map, k) => {
+        map.numberHint = hint;
+        map.draw(value(plane(this.input, k)), scale);
+      });
+      // Each channel's own numbers size its focus font: a channel of small values (−0.00123)
+      // does not take the numbers of every other channel away.
+      for (const map of [this.focusInput, this.focusOutput, this.focusResidual]) if (map) map.numberHint = [];
+      this.drawnOutputs = -1;
+    }
+    const formula = t("blocks.play.focus", { c, n: this.channels, formula: elementwiseFormula(stage, c) });
+    if (this.formula.textContent !== formula) this.formula.textContent = formula;
+    this.focusInput.setLabel(t("blocks.play.channel_in", { c }));
+    this.focusOutput.setLabel(t("blocks.play.channel_out", { c }));
+    this.focusInput.draw(value(plane(this.input, c)), scale, `${c}|${scale}`);
+    if (this.focusResidual) {
+      this.focusResidual.setLabel(`${sourceName(stage.info.source)} ${c}`);
+      this.focusResidual.draw(value(plane(this.residual, c)), scale, `${c}|${scale}`);
+    }
+    this.focusOutput.draw(value(output), scale, `${c}|${scale}`);
+    this.inputs.forEach((map, k) => map.element.classList.toggle("current", k === c));
+    for (let k = 0; k < this.outputs.length; k++) {
+      const data = k <= c ? this.outputOf(k) : null;
+      this.outputs[k].draw(data ? value(data) : () => null, scale, `${k <= c && data ? "y" : "-"}|${scale}`);
+      this.outputs[k].element.classList.toggle("current", k === c);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+// A block on the main stage: the block parameters of the state (core/state.js: block,
+// block_in, block_out, block_expansion, …) as the trace's request, the strip of its stages in
+// order (name, shape, multiply-adds; click one to jump to it), and the texts of an
+// elementwise step (the arithmetic panel, the formula line, the screen reader's summary).
+import { t } from "../core/i18n.js";
+import { escapeHtml, formatNumber } from "../views/format.js";
+import { elementwiseFormula, sourceName } from "./elementwise.js";
+
+/** State parameter -> the trace's block field (POST /api/v1/trace, op "block"). */
+export const BLOCK_PARAMS = {
+  block: "block", block_in: "in_channels", block_out: "out_channels", block_expansion: "expansion",
+  block_stride: "strides", block_order: "order", block_between: "activation_between",
+  block_project: "project_activation", block_fold: "fold_batch_norm", block_size: "input_hw",
+  block_seed: "seed",
+};
+
+/** The block of the state as the trace request's fields (null: no block on the stage). */
+export function blockConfig(values) {
+  if (!values.block) return null;
+  const config = {};
+  for (const [param, field] of Object.entries(BLOCK_PARAMS)) config[field] = values[param];
+  config.fold_batch_norm = values.block_fold === 1;
+  return config;
+}
+
+/** The block bar's title: which block, its channels and its input. */
+export function blockTitle(values) {
+  return t("blocks.play.title", {
+    block: t(`blocks.play.block.${values.block}`), cin: values.block_in, cout: values.block_out, size: values.block_size,
+  });
+}
+
+/**
+ * The main page's URL (path and hash) that plays `config` (trace field names) on the stage,
+ * opened at the stage named `config.at` when there is one.
+ */
+export function playUrl(config, language = "") {
+  const parts = [];
+  for (const [param, field] of Object.entries(BLOCK_PARAMS)) {
+    const value = field === "fold_batch_norm" ? Number(Boolean(config[field])) : config[field];
+    if (value !== undefined && value !== null && value !== "") parts.push(`${param}=${encodeURIComponent(value)}`);
+  }
+  if (config.at) parts.push(`block_at=${encodeURIComponent(config.at)}`);
+  return `/${language ? `?lang=${encodeURIComponent(language)}` : ""}#${parts.join("&")}`;
+}
+
+const KIND_KEY = { conv: "conv", depthwise: "depthwise", pointwise: "pointwise", batch_norm: "batch_norm", activation: "activation", add: "add" };
+
+function shapeText([c, h, w]) {
+  return `${c}×${h}×${w}`;
+}
+
+/** The strip: one button per stage, in order; the current one carries aria-current. */
+export function renderStrip(nav, store, seek) {
+  nav.replaceChildren();
+  nav.classList.add("block-strip");
+  store.stages.forEach((stage, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `stage-tab block-stage-tab kind-${stage.kind}`;
+    button.dataset.stage = stage.name;
+    const name = document.createElement("span");
+    name.className = "block-stage-name";
+    name.translate = false; // the block's stage names are identifiers (the API's)
+    name.textContent = `${index + 1}. ${stage.name}`;
+    const detail = document.createElement("span");
+    detail.className = "block-stage-detail";
+    const kind = t(`blocks.play.kind.${KIND_KEY[stage.kind]}`);
+    const macs = stage.cost.macs.toLocaleString("en-US");
+    detail.textContent = t("blocks.play.strip_detail", { shape: shapeText(stage.outputShape), macs });
+    button.title = t("blocks.play.strip_title", { kind, from: shapeText(stage.inputShape), to: shapeText(stage.outputShape), macs });
+    button.append(name, detail);
+    button.addEventListener("click", () => seek(stage.globalStart));
+    nav.append(button);
+  });
+  nav.setAttribute("aria-label", t("blocks.play.strip_label", { name: t(`blocks.play.block.${store.config.block}`) }));
+}
+
+/** The block stage a frame belongs to (a convolution frame's stage is its own store's). */
+export function blockStageName(frame) {
+  return frame.stage.blockName || frame.stage.name;
+}
+
+/** The arithmetic panel for one elementwise step: the formula and a few of its values. */
+export function elementwiseArithmeticHtml(frame, store) {
+  const stage = frame.stage;
+  const c = frame.local;
+  const output = frame.array("output");
+  const input = store.inputOf(stage);
+  const [, h, w] = input.shape;
+  const x = input.data.subarray(c * h * w, (c + 1) * h * w);
+  const rows = [];
+  const shown = Math.min(4, h * w);
+  for (let p = 0; p < shown; p++) {
+    const i = Math.floor(p / w);
+    const j = p % w;
+    rows.push(`<tr><th scope="row">(${i}, ${j})</th><td class="num">${escapeHtml(formatNumber(x[p]))}</td><td class="num">${escapeHtml(formatNumber(output.data[p]))}</td></tr>`);
+  }
+  const formula = escapeHtml(elementwiseFormula(stage, c));
+  const title = t("blocks.play.arith_title", { name: `<code translate="no">${escapeHtml(stage.name)}</code>`, c });
+  const kind = escapeHtml(t(`blocks.play.explain.${stage.kind}`, { source: sourceName(stage.info.source || "input") }));
+  return `<div class="arith" data-role="elementwise"><p class="arith-title">${title}</p><p class="hint">${kind}</p>`
+    + `<p class="block-formula-line">${formula}</p><table class="arith-table"><thead><tr><th scope="col">${escapeHtml(t("blocks.play.position"))}</th>`
+    + `<th scope="col">x</th><th scope="col">y</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
+    + (h * w > shown ? `<p class="hint">${escapeHtml(t("blocks.play.more_values", { count: h * w - shown }))}</p>` : "")
+    + "</div>";
+}
+
+export function elementwiseFormulaText(frame) {
+  return `${t("blocks.play.channel", { c: frame.local })}: ${elementwiseFormula(frame.stage, frame.local)}`;
+}
+
+export function elementwiseSummary(frame) {
+  return t("blocks.play.summary", { name: frame.stage.name, c: frame.local, formula: elementwiseFormula(frame.stage, frame.local) });
+}
+
+/** A local check of the block's numbers (the server checks again). */
+export function blockProblems(values, PARAMS) {
+  const problems = [];
+  for (const param of Object.keys(BLOCK_PARAMS)) {
+    const spec = PARAMS[param];
+    if (spec.kind !== "int") continue;
+    const value = values[param];
+    if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
+      problems.push({ param, message: t("problem.range", { label: param, min: spec.min, max: spec.max, value }) });
+    }
+  }
+  return problems;
+}

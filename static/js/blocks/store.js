@@ -1,0 +1,195 @@
+// A block's trace (POST /api/v1/trace with op "block"): its stages in order as one store with
+// TraceStore's interface (header, stages, total, received, locate, frame…), so the player,
+// the scrubber and the stage tabs step through the whole block. Each convolution stage keeps
+// a TraceStore of its own, whose header is that stage's one-stage trace (its input is the
+// previous stage's map), so the existing views draw it unchanged; an elementwise stage
+// (BatchNorm, ReLU/ReLU6, the residual add) has one step per channel, its output map.
+import { decodeArray } from "../core/api.js";
+import { t } from "../core/i18n.js";
+import { Frame, TraceStore } from "../core/trace.js";
+import { maxAbs } from "../views/colors.js";
+
+function decodeAll(value) {
+  const out = {};
+  for (const [name, item] of Object.entries(value || {})) out[name] = decodeArray(item);
+  return out;
+}
+
+/**
+ * A 1×1 stage of a block mixes the previous stage's maps (the pointwise view calls them
+ * depthwise outputs z): its column says which maps they are.
+ */
+function nameInputs(view, previous, channels) {
+  const title = view.root.querySelector(".pw-inputs .column-title");
+  // z a, not "z a = a·1+0": a block's 1×1 stage mixes maps, not a depthwise stage's branches.
+  for (const [a, map] of (view.inputs || []).entries()) map.setLabel(`z ${a}`);
+  if (!title) return;
+  title.textContent = t(previous ? "blocks.play.mixes" : "blocks.play.mixes_input", { n: channels });
+}
+
+/** The TraceStore of one convolution stage, its steps numbered as the block's. */
+function convolutionStore(blockHeader, info, globalStart, previous) {
+  const trace = info.trace;
+  const header = {
+    ...trace,
+    detail: blockHeader.detail,
+    encoding: blockHeader.encoding,
+    input: decodeArray(trace.input),
+    padded_input: decodeArray(trace.padded_input),
+    kernels: decodeAll(trace.kernels),
+  };
+  const pointwise = info.trace_stage === "pointwise";
+  if (pointwise) {
+    // The pointwise view reads the maps it mixes from the store's first stage (a separable
+    // trace's depthwise maps): here they are this stage's input, and that stage has no steps.
+    const [channels, height, width] = header.input.shape;
+    header.stages = [{ name: "depthwise", steps: 0, order: ["q", "r", "i", "j"], output_channels: channels, output_hw: [height, width] }, ...trace.stages];
+    header.channel_multiplier = 1;
+  }
+  const store = new TraceStore();
+  store.setHeader(header);
+  for (const stage of store.stages) stage.globalStart = globalStart;
+  if (pointwise) {
+    const maps = store.stages[0];
+    maps.values = Float64Array.from(header.input.data);
+    maps.valuesMaxAbs = maxAbs(maps.values);
+    maps.output = header.input;
+  }
+  const stage = store.stages[store.stages.length - 1];
+  stage.store = store; // views/stage.js builds the view on this store
+  stage.blockName = info.name;
+  if (pointwise) stage.afterBuild = (view) => nameInputs(view, previous, header.input.shape[0]);
+  return { store, stage };
+}
+
+/**
+ * A step of an elementwise stage: channel c's output map. Asked for a cell (the quiz, the
+ * summaries), it answers for (0, 0) of that channel: i = j = 0, out_channel = c, and the value.
+ */
+class ElementwiseFrame extends Frame {
+  has(name) {
+    return ["i", "j", "out_channel", "output", "sum"].includes(name) || name in this.chunk.fields;
+  }
+
+  scalar(name) {
+    if (name === "i" || name === "j") return 0;
+    if (name === "out_channel") return this.local;
+    if (name === "output" || name === "sum") return this.array("output").data[0];
+    return super.scalar(name);
+  }
+}
+
+export class BlockStore {
+  constructor(config) {
+    this.isBlock = true;
+    this.config = config;
+    this.header = null;
+    this.stages = [];
+    this.total = 0;
+    this.received = 0;
+    this.done = false;
+    this.error = null;
+    this.version = 0;
+    this.firstFrameDrawn = false;
+  }
+
+  setHeader(header) {
+    this.header = header;
+    let globalStart = 0;
+    this.stages = header.stages.map((info, index) => {
+      const [channels, height, width] = info.output_shape;
+      const stage = {
+        index, name: info.name, kind: info.kind, info, steps: info.steps, order: info.order,
+        channels, outputHW: [height, width], globalStart, chunks: [], received: 0, output: null,
+        cost: info.cost, inputShape: info.input_shape, outputShape: info.output_shape,
+        view: info.trace ? null : "elementwise",
+      };
+      if (info.trace) {
+        const { store, stage: traced } = convolutionStore(header, info, globalStart, index > 0);
+        stage.sub = store;
+        stage.traced = traced;
+      } else if (info.scale) {
+        stage.scale = decodeArray(info.scale);
+        stage.shift = decodeArray(info.shift);
+      }
+      globalStart += info.steps;
+      return stage;
+    });
+    this.total = header.total_steps;
+    this.version++;
+  }
+
+  byName(name) {
+    return this.stages.find((stage) => stage.name === name);
+  }
+
+  /** The map a stage reads (C, H, W): the block's input or the previous stage's output. */
+  inputOf(stage) {
+    return stage.index === 0 ? this.header.input : this.stages[stage.index - 1].output;
+  }
+
+  addChunk(event) {
+    const stage = this.byName(event.stage);
+    const { start, globalStart, fields } = event;
+    const n = fields[Object.keys(fields)[0]].shape[0];
+    if (stage.sub) {
+      stage.sub.addChunk({ stage: stage.traced.name, start, globalStart, fields });
+      // A folded BatchNorm's bias: the maps fill with sum + bias, what the stage outputs.
+      const output = fields.output;
+      if (output && stage.traced.name !== "standard") {
+        const traced = stage.traced;
+        traced.values.set(output.data.subarray(0, n * traced.perStep), start * traced.perStep);
+        traced.valuesMaxAbs = Math.max(traced.valuesMaxAbs, maxAbs(output.data, n * traced.perStep));
+      }
+    } else {
+      stage.chunks.push({ start, n, fields });
+    }
+    stage.received = start + n;
+    this.received = Math.max(this.received, globalStart + n);
+    this.version++;
+  }
+
+  endStage({ stage: name, output }) {
+    const stage = this.byName(name);
+    stage.output = output;
+    if (stage.sub) stage.sub.endStage({ stage: stage.traced.name, output });
+    this.version++;
+  }
+
+  finish() {
+    this.done = true;
+    for (const stage of this.stages) if (stage.sub) stage.sub.finish();
+    this.version++;
+  }
+
+  fail(error) {
+    this.error = error;
+    this.version++;
+  }
+
+  locate(k) {
+    for (const stage of this.stages) {
+      if (k < stage.globalStart + stage.steps) return { stage, local: k - stage.globalStart };
+    }
+    const last = this.stages[this.stages.length - 1];
+    return last ? { stage: last, local: last.steps - 1 } : null;
+  }
+
+  /**
+   * Step k as a Frame: a convolution stage's from its own store (frame.store, frame.stage are
+   * that store's), an elementwise stage's with `elementwise` set (frame.store is null).
+   */
+  frame(k) {
+    if (!(k >= 0 && k < this.received)) return null;
+    const where = this.locate(k);
+    if (!where) return null;
+    const { stage, local } = where;
+    if (stage.sub) return stage.sub.frame(k);
+    const chunk = stage.chunks.find((entry) => local >= entry.start && local < entry.start + entry.n);
+    if (!chunk) return null;
+    const frame = new ElementwiseFrame(stage, local, k, chunk, local - chunk.start, null);
+    frame.elementwise = true;
+    frame.block = this;
+    return frame;
+  }
+}
