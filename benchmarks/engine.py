@@ -231,12 +231,15 @@ def breakdown(case: Case, x: np.ndarray, filters: np.ndarray, whole: Callable[[]
         "NumPy: `isfinite(out).all()` (the overflow check)": lambda: np.isfinite(out).all(),
     }
     kh, kw = plan.kernel_hw
+    depth = kh * kw * case.input[2]
     if case.op == "conv2d" and not kernels._uses_row_bands(padded, sliding):
-        columns = kernels._columns(padded, *sliding)  # (N, Ho, Wo, kh*kw, C)
-        matrix = columns.reshape(-1, kh * kw * case.input[2])  # (P, kh*kw*C)
-        weight_matrix = filters.reshape(kh * kw * case.input[2], -1)  # (kh*kw*C, O)
-        steps[f"NumPy: im2col ({columns.size:,} values)"] = lambda: kernels._columns(
-            padded, *sliding)
+        index = kernels._gather_index(padded.shape[1:], sliding, True)  # positions last
+        flat = padded.reshape(padded.shape[0], -1)  # (N, Hp*Wp*C)
+        columns = np.take(flat, index, axis=1).reshape(-1, depth, out.shape[1] * out.shape[2])
+        matrix = columns[0].T  # (Ho*Wo, kh*kw*C), read by BLAS as a transposed matrix
+        weight_matrix = filters.reshape(depth, -1)  # (kh*kw*C, O)
+        steps[f"NumPy: im2col, one gather of {columns.size:,} values"] = lambda: np.take(
+            flat, index, axis=1)
         steps[f"NumPy: matmul {matrix.shape[0]}×{matrix.shape[1]} @ "
               f"{weight_matrix.shape[0]}×{weight_matrix.shape[1]}"] = lambda: matrix @ weight_matrix
     if case.op == "depthwise":
