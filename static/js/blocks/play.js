@@ -3,22 +3,15 @@
 // order (name, shape, multiply-adds; click one to jump to it), and the texts of an
 // elementwise step (the arithmetic panel, the formula line, the screen reader's summary).
 import { t } from "../core/i18n.js";
+import { BLOCK_FIELDS } from "../core/state.js";
 import { escapeHtml, formatNumber } from "../views/format.js";
 import { elementwiseFormula, sourceName } from "./elementwise.js";
-
-/** State parameter -> the trace's block field (POST /api/v1/trace, op "block"). */
-export const BLOCK_PARAMS = {
-  block: "block", block_in: "in_channels", block_out: "out_channels", block_expansion: "expansion",
-  block_stride: "strides", block_order: "order", block_between: "activation_between",
-  block_project: "project_activation", block_fold: "fold_batch_norm", block_size: "input_hw",
-  block_seed: "seed",
-};
 
 /** The block of the state as the trace request's fields (null: no block on the stage). */
 export function blockConfig(values) {
   if (!values.block) return null;
   const config = {};
-  for (const [param, field] of Object.entries(BLOCK_PARAMS)) config[field] = values[param];
+  for (const [param, field] of Object.entries(BLOCK_FIELDS)) config[field] = values[param];
   config.fold_batch_norm = values.block_fold === 1;
   return config;
 }
@@ -28,20 +21,6 @@ export function blockTitle(values) {
   return t("blocks.play.title", {
     block: t(`blocks.play.block.${values.block}`), cin: values.block_in, cout: values.block_out, size: values.block_size,
   });
-}
-
-/**
- * The main page's URL (path and hash) that plays `config` (trace field names) on the stage,
- * opened at the stage named `config.at` when there is one.
- */
-export function playUrl(config, language = "") {
-  const parts = [];
-  for (const [param, field] of Object.entries(BLOCK_PARAMS)) {
-    const value = field === "fold_batch_norm" ? Number(Boolean(config[field])) : config[field];
-    if (value !== undefined && value !== null && value !== "") parts.push(`${param}=${encodeURIComponent(value)}`);
-  }
-  if (config.at) parts.push(`block_at=${encodeURIComponent(config.at)}`);
-  return `/${language ? `?lang=${encodeURIComponent(language)}` : ""}#${parts.join("&")}`;
 }
 
 const KIND_KEY = { conv: "conv", depthwise: "depthwise", pointwise: "pointwise", batch_norm: "batch_norm", activation: "activation", add: "add" };
@@ -117,7 +96,7 @@ export function elementwiseSummary(frame) {
 /** A local check of the block's numbers (the server checks again). */
 export function blockProblems(values, PARAMS) {
   const problems = [];
-  for (const param of Object.keys(BLOCK_PARAMS)) {
+  for (const param of Object.keys(BLOCK_FIELDS)) {
     const spec = PARAMS[param];
     if (spec.kind !== "int") continue;
     const value = values[param];

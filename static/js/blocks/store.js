@@ -8,6 +8,7 @@ import { decodeArray } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import { Frame, TraceStore } from "../core/trace.js";
 import { maxAbs } from "../views/colors.js";
+import { ElementwiseView } from "./elementwise.js";
 
 function decodeAll(value) {
   const out = {};
@@ -102,7 +103,7 @@ export class BlockStore {
         index, name: info.name, kind: info.kind, info, steps: info.steps, order: info.order,
         channels, outputHW: [height, width], globalStart, chunks: [], received: 0, output: null,
         cost: info.cost, inputShape: info.input_shape, outputShape: info.output_shape,
-        view: info.trace ? null : "elementwise",
+        View: info.trace ? null : ElementwiseView, // views/stage.js builds it
       };
       if (info.trace) {
         const { store, stage: traced } = convolutionStore(header, info, globalStart, index > 0);

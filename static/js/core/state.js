@@ -87,6 +87,28 @@ export const PARAMS = {
 
 export const NAMES = Object.keys(PARAMS);
 
+/** A block's state parameters and the trace's (and POST /api/v1/blocks') fields they hold. */
+export const BLOCK_FIELDS = {
+  block: "block", block_in: "in_channels", block_out: "out_channels", block_expansion: "expansion",
+  block_stride: "strides", block_order: "order", block_between: "activation_between",
+  block_project: "project_activation", block_fold: "fold_batch_norm", block_size: "input_hw",
+  block_seed: "seed",
+};
+
+/**
+ * The main page's URL (path and hash) that plays the block `config` (the fields above) on the
+ * stage, at the stage named `at` when given: what /models links to.
+ */
+export function blockUrl(config, at = "", language = "") {
+  const parts = [];
+  for (const [param, field] of Object.entries(BLOCK_FIELDS)) {
+    const value = field === "fold_batch_norm" ? Number(Boolean(config[field])) : config[field];
+    if (value !== undefined && value !== null && value !== "") parts.push(`${param}=${encodeURIComponent(value)}`);
+  }
+  if (at) parts.push(`block_at=${encodeURIComponent(at)}`);
+  return `/${language ? `?lang=${encodeURIComponent(language)}` : ""}#${parts.join("&")}`;
+}
+
 export function defaults() {
   const values = {};
   for (const name of NAMES) values[name] = PARAMS[name].default;

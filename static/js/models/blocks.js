@@ -5,7 +5,7 @@
 import { decodeArray, runBlock } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import { extent, fitCell, fmt, mapFigure, stepTables } from "./draw.js";
-import { playUrl } from "../blocks/play.js";
+import { blockUrl } from "../core/state.js";
 
 const $ = (selector) => document.querySelector(selector);
 const MAX_MAPS = 12;
@@ -204,7 +204,7 @@ export class BlockView {
   /** "Play this block on the stage": the main page with this block, at this stage. */
   updatePlayLinks(stage) {
     const language = document.documentElement.lang === "en" ? "" : document.documentElement.lang;
-    const url = playUrl({ ...this.request(), at: stage ? stage.name : "" }, language);
+    const url = blockUrl(this.request(), stage ? stage.name : "", language);
     for (const link of [$("#block-play"), $("#lesson-play")]) link.href = url;
   }
 

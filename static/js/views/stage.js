@@ -3,10 +3,8 @@
 import { DepthwiseView } from "./depthwise.js";
 import { PointwiseView } from "./pointwise.js";
 import { StandardView } from "./standard.js";
-import { ElementwiseView } from "../blocks/elementwise.js";
 
-// A block's elementwise stages (BatchNorm, activations, the residual add) name their view.
-const VIEWS = { depthwise: DepthwiseView, standard: StandardView, pointwise: PointwiseView, elementwise: ElementwiseView };
+const VIEWS = { depthwise: DepthwiseView, standard: StandardView, pointwise: PointwiseView };
 
 export class StageViews {
   constructor(root, handlers) {
@@ -35,7 +33,8 @@ export class StageViews {
   /** The view for `stage`, built if it is not the one on screen. */
   viewFor(stage) {
     if (this.current && this.current.stage === stage) return this.current;
-    const View = VIEWS[stage.view || stage.name];
+    // A block's elementwise stage (blocks/store.js) brings its own view.
+    const View = stage.View || VIEWS[stage.name];
     // A block's convolution stage is drawn from a trace store of its own (blocks/store.js).
     const view = new View(this.root, stage.store || this.store, stage, this.handlers);
     const style = getComputedStyle(this.root);
