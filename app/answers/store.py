@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Protocol
+
+from app.answers.lru import LruCache
 
 
 class AnswerStore(Protocol):
@@ -21,29 +22,20 @@ class MemoryStore:
     def __init__(self, capacity: int, largest: int) -> None:
         self.capacity = capacity
         self.largest = largest
-        self.size = 0
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache: LruCache[str, bytes] = LruCache(None, capacity, largest)
+
+    @property
+    def size(self) -> int:
+        return self._cache.size
 
     async def get(self, key: str) -> bytes | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
+        return self._cache.get(key)
 
     async def put(self, key: str, value: bytes) -> None:
-        if len(value) > self.largest:
-            return
-        with self._lock:
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self.size -= len(previous)
-            self._entries[key] = value
-            self.size += len(value)
-            while self.size > self.capacity:
-                _, dropped = self._entries.popitem(last=False)
-                self.size -= len(dropped)
+        self._cache.put(key, value, len(value))
+
+    def keys(self) -> Iterator[str]:
+        return self._cache.keys()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)

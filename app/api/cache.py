@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
+
+from app.answers.lru import LruCache
 
 # Total bytes of cached answers, the largest answer kept, and the largest body
 # looked up (hashing it runs on the event loop: about 1 ms per MB).
@@ -60,14 +60,12 @@ class Answer:
 
 
 class ResponseCache:
-    """A thread-safe LRU of answers by ``(route, body hash)``."""
+    """A thread-safe LRU of answers by ``(route, body hash)``, bounded by ``capacity`` bytes."""
 
     def __init__(self, capacity: int = CACHE_BYTES, largest: int = LARGEST_ANSWER) -> None:
         self.capacity = capacity
         self.largest = largest
-        self._entries: OrderedDict[Key, Answer] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._cache: LruCache[Key, Answer] = LruCache(None, capacity, largest)
 
     @staticmethod
     def key(route: str, raw: bytes) -> Key | None:
@@ -77,29 +75,14 @@ class ResponseCache:
         return route, hashlib.blake2b(raw, digest_size=20).digest()
 
     def get(self, key: Key | None) -> Answer | None:
-        if key is None:
-            return None
-        with self._lock:
-            answer = self._entries.get(key)
-            if answer is not None:
-                self._entries.move_to_end(key)
-            return answer
+        return None if key is None else self._cache.get(key)
 
     def put(self, key: Key | None, answer: Answer) -> None:
-        if key is None or answer.size > self.largest:
-            return
-        with self._lock:
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self._size -= previous.size
-            self._entries[key] = answer
-            self._size += answer.size
-            while self._size > self.capacity:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= dropped.size
+        if key is not None:
+            self._cache.put(key, answer, answer.size)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
 
 
 async def get_cache(request: Request) -> ResponseCache:

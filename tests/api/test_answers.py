@@ -85,7 +85,7 @@ def test_a_finished_trace_is_kept_gzipped_and_served_as_it_is() -> None:
                             headers={**HEADERS, "Accept-Encoding": "identity"})
         _, flights = app.state.trace_answers
         packed = asyncio.run(app.state.trace_answers[0].get(next(iter(
-            app.state.trace_answers[0]._entries))))
+            app.state.trace_answers[0].keys()))))
     assert first.content == kept.content == plain.content
     assert kept.headers["content-encoding"] == "gzip"
     assert "content-encoding" not in plain.headers
@@ -123,7 +123,7 @@ def test_the_store_is_bounded_in_bytes() -> None:
 
     asyncio.run(fill())
     assert store.size <= 100
-    assert set(store._entries) == {"k2", "k5", "k4"}
+    assert set(store.keys()) == {"k2", "k5", "k4"}
 
 
 def test_a_flight_nobody_waits_for_is_cancelled_and_errors_reach_every_asker() -> None:
