@@ -129,33 +129,46 @@ def _models_default_input():
                                    input_hw=8, seed=0))
 
 
-SCREENS = {"1280x720": (1280, 720, 14), "1920x1080": (1920, 1080, 18)}
-# A classroom block: 2 -> 2 channels, t = 4 (8 wide channels), a 6x6 input. One step of each
-# kind of stage: pointwise (expand, project), BatchNorm, depthwise, ReLU6, the add.
-CLASSROOM = "block=inverted_residual&block_in=2&block_out=2&block_expansion=4&block_size=6"
-STAGES = {"expand": 3, "expand_bn": 38, "depthwise": 52 + 40, "depthwise_relu6": 350,
-          "project": 360, "add": 395}
+# (width, height, extra state, smallest number in CSS px), as tests/e2e/test_legibility.py.
+SCREENS = {"1280x720-present": (1280, 720, "present=1", 14),
+           "1920x1080-present": (1920, 1080, "present=1", 18),
+           "1280x720": (1280, 720, "", 11), "1920x1080": (1920, 1080, "", 11)}
+# One step of each kind of stage: pointwise (expand, project), BatchNorm, depthwise, ReLU6, the
+# add. The page's default block (2 -> 2 channels, t = 4: 8 wide channels, a 6x6 input) and
+# MobileNetV2's t = 6 on 4 channels (24 wide channels, /models' default).
+CONFIGS = {
+    "classroom": ("block=inverted_residual",
+                  {"expand": 3, "expand_bn": 38, "depthwise": 92, "depthwise_relu6": 350,
+                   "project": 360, "add": 395}),
+    "wide": ("block=inverted_residual&block_in=4&block_out=4&block_expansion=6&block_size=6",
+                {"expand": 3, "expand_bn": 40, "depthwise": 200, "depthwise_relu6": 975,
+                 "project": 1000, "add": 1039}),
+}
+CASES = [("1280x720-present", "classroom"), ("1920x1080-present", "classroom"),
+         ("1280x720", "classroom"), ("1920x1080", "wide"), ("1280x720-present", "wide")]
 POINTWISE = {"expand", "project"}
 
 
-@pytest.mark.parametrize("screen", sorted(SCREENS))
-def test_every_stage_of_the_block_is_on_screen_and_readable(browser, page_server, screen) -> None:
-    width, height, smallest = SCREENS[screen]
+@pytest.mark.parametrize(("screen", "config"), CASES)
+def test_every_stage_of_the_block_is_on_screen_and_readable(browser, page_server, screen, config
+                                                            ) -> None:
+    width, height, extra, smallest = SCREENS[screen]
+    block, stages = CONFIGS[config]
     frames = _demo(browser, page_server, width, height)
     demo = next(frames)
     try:
-        query = f"{CLASSROOM}&present=1"
-        for name, step in STAGES.items():
-            demo.page.goto(f"{page_server}/#{query}&step={step}")
+        for name, step in stages.items():
+            query = "&".join(part for part in (block, extra, f"step={step}") if part)
+            demo.page.goto(f"{page_server}/#{query}")
             demo.page.wait_for_selector("body[data-ready]")
             demo.page.wait_for_function(DRAWN)
             demo.page.wait_for_function(
                 "step => document.querySelector('#stage-view').dataset.drawnStep === String(step)",
                 arg=step)
             demo.page.wait_for_timeout(250)  # a resize settles (the stage rebuilds after 120 ms)
-            demo.screenshot(f"block-stage-{name}-{screen}")
+            demo.screenshot(f"block-stage-{config}-{name}-{screen}")
             found = demo.page.evaluate(MEASURE)
-            where = f"{name} at {screen}"
+            where = f"{name} of the {config} block at {screen}"
             assert found["current"] == name, where
             assert found["outside"] == [], f"{where}: outside the viewport {found['outside']}"
             assert not found["scrolls"], f"{where}: the stage scrolls"
@@ -177,7 +190,7 @@ def test_the_block_on_the_chinese_page_shows_no_english(browser, page_server) ->
     frames = _demo(browser, page_server, 1366, 768)
     demo = next(frames)
     try:
-        for step in (0, 40, 100, 1039):  # pointwise, BatchNorm, depthwise, the add
+        for step in (0, 38, 100, 395):  # pointwise, BatchNorm, depthwise, the add
             demo.page.goto(f"{page_server}/?lang=zh-CN#block=inverted_residual&step={step}")
             demo.page.wait_for_selector("body[data-ready]")
             demo.page.wait_for_function(

@@ -69,11 +69,13 @@ export const PARAMS = {
   zoom: { kind: "number", values: ZOOMS, default: 1, trace: false },
   theme: { kind: "enum", values: THEMES, default: "light", trace: false },
   // A block on the stage (static/js/blocks/): its stages in order as one trace. The block_*
-  // options (POST /api/v1/blocks' fields) are in the URL only while a block is played.
+  // options (POST /api/v1/blocks' fields) are in the URL only while a block is played; the
+  // defaults are a classroom's block (2 -> 2 channels, t = 4: 8 wide channels, as the page's
+  // 8 channels at most), /models links with its own.
   block: { kind: "enum", values: ["", ...BLOCKS], default: "" },
-  block_in: { kind: "int", min: 1, max: 16, default: 4, group: "block" },
-  block_out: { kind: "int", min: 1, max: 16, default: 4, group: "block" },
-  block_expansion: { kind: "int", min: 1, max: 8, default: 6, group: "block" },
+  block_in: { kind: "int", min: 1, max: 16, default: 2, group: "block" },
+  block_out: { kind: "int", min: 1, max: 16, default: 2, group: "block" },
+  block_expansion: { kind: "int", min: 1, max: 8, default: 4, group: "block" },
   block_stride: { kind: "int", min: 1, max: 2, default: 1, group: "block" },
   block_order: { kind: "enum", values: ["depthwise_first", "pointwise_first"], default: "depthwise_first", group: "block" },
   block_between: { kind: "enum", values: ["none", "relu"], default: "none", group: "block" },
