@@ -23,7 +23,7 @@ import { at } from "./views/common.js";
 import { initPhoto, inputPalette, missingInputMessage, photoColor, photoLegend } from "./controls/photo.js";
 import { renderLegends } from "./views/legend.js";
 import { numbersHtml, stepSummary } from "./views/numbers.js";
-import { initPresentation } from "./views/present.js";
+import { initPresentation } from "./classroom/present.js";
 import { StageViews } from "./views/stage.js";
 import { Linking } from "./views/linking.js";
 
@@ -501,7 +501,7 @@ const teaching = {
 };
 initClassroom(teaching, initLessons(teaching));
 initCodePanel(teaching);
-// Presenter scale and zoom, themes, embed mode, a formula never cut (views/present.js).
+// Presenter scale and zoom, themes, embed mode, a formula never cut (classroom/present.js).
 initPresentation(teaching);
 
 state.flushUrl();

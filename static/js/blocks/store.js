@@ -7,7 +7,7 @@
 import { decodeArray } from "../core/api.js";
 import { t } from "../core/i18n.js";
 import { Frame, TraceStore } from "../core/trace.js";
-import { maxAbs } from "../views/colors.js";
+import { maxAbs } from "../core/numbers.js";
 import { ElementwiseView } from "./elementwise.js";
 
 function decodeAll(value) {

@@ -11,7 +11,7 @@ export const PHOTO_SOURCES = ["image", "house", "fruit", "mountains"];
 export const SOURCES = ["ramp", "checker", "gradient", "digit", "random", ...PHOTO_SOURCES];
 export const PADDINGS = ["VALID", "SAME", "EXPLICIT"];
 export const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
-// Stage zoom steps (views/present.js: + / − keys and buttons); themes (theme.js).
+// Stage zoom steps (classroom/present.js: + / − keys and buttons); themes (views/theme.js).
 export const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 2.5, 3];
 export const THEMES = ["light", "dark", "contrast"];
 // Blocks the stage can play (app/api/blocks.py).
@@ -65,7 +65,7 @@ export const PARAMS = {
   lstep: { kind: "int", min: 0, max: 20, default: 0, trace: false },
   present: { kind: "int", min: 0, max: 1, default: 0, trace: false },
   quiz: { kind: "int", min: 0, max: 1, default: 0, trace: false },
-  // How the stage reads (views/present.js): zoom factor and colour theme.
+  // How the stage reads (classroom/present.js): zoom factor and colour theme.
   zoom: { kind: "number", values: ZOOMS, default: 1, trace: false },
   theme: { kind: "enum", values: THEMES, default: "light", trace: false },
   // A block on the stage (static/js/blocks/): its stages in order as one trace. The block_*

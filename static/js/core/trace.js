@@ -1,6 +1,6 @@
 // The frames received so far for one configuration. Step k's picture is a pure
 // function of k and this store: nothing here is recomputed, only indexed.
-import { maxAbs } from "../views/colors.js";
+import { maxAbs } from "./numbers.js";
 
 /** The field holding each stage's output value(s) per step. */
 const VALUE_FIELD = { depthwise: "sum", standard: "output", pointwise: "outputs" };

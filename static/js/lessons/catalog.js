@@ -33,7 +33,7 @@ export const LESSONS = [
     patch: SEPARABLE,
     // 5×5 SAME, C·M = 3: the pointwise stage starts at step 75.
     // Step 3 asks to change the outputs or the kernel size: `controls` are shown in presenter
-    // mode, which hides the settings panel (views/present.js).
+    // mode, which hides the settings panel (classroom/present.js).
     steps: [{ step: 0 }, { step: 75 }, { step: 75, controls: ["out", "kh", "kw"] }, { step: 75 }],
   },
   {

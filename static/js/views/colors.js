@@ -66,11 +66,4 @@ export function niceMax(x) {
 }
 
 /** Largest absolute value of a typed array (or of its first `count` values). */
-export function maxAbs(data, count = data.length) {
-  let max = 0;
-  for (let n = 0; n < count; n++) {
-    const v = data[n] < 0 ? -data[n] : data[n];
-    if (v > max) max = v;
-  }
-  return max;
-}
+export { maxAbs } from "../core/numbers.js";

@@ -3,9 +3,9 @@
 // theme, embed mode, and the few settings a lesson step asks for while presenter
 // mode hides the settings panel. Stage views read the result from layout.js.
 import { LESSONS } from "../lessons/catalog.js";
-import { applyTheme } from "./theme.js";
+import { applyTheme } from "../views/theme.js";
 import { ZOOMS } from "../core/state.js";
-import { setReadability } from "./layout.js";
+import { setReadability } from "../views/layout.js";
 
 const $ = (selector) => document.querySelector(selector);
 
