@@ -1,5 +1,5 @@
 // Wiring only: state <-> controls, state -> trace stream -> store, step -> views.
-import { ApiError, callApi, fetchCosts, loadPlotly, opBody, streamTrace } from "./core/api.js";
+import { ApiError, callApi, fetchCosts, loadPlotly, opBody, runBlock, streamTrace } from "./core/api.js";
 import { initClassroom } from "./classroom/modes.js";
 import { initCodePanel } from "./code/panel.js";
 import { initLessons } from "./lessons/runner.js";
@@ -13,6 +13,7 @@ import { bindKeyHandback } from "./classroom/keys.js";
 import { changesTrace, createState, PARAMS } from "./core/state.js";
 import { TraceStore } from "./core/trace.js";
 import { BlockStore } from "./blocks/store.js";
+import { blockCostTableHtml, renderBlockCostChart } from "./blocks/costs.js";
 import {
   blockConfig, blockProblems, blockStageName, blockTitle, elementwiseArithmeticHtml, elementwiseFormulaText, elementwiseSummary, renderStrip,
 } from "./blocks/play.js";
@@ -440,6 +441,12 @@ async function refreshCosts() {
   costsRequest = controller;
   const table = $("#cost-table");
   const chart = $("#cost-chart");
+  const block = blockConfig(values);
+  if (block) {
+    refreshBlockCosts(block, controller, table, chart);
+    return;
+  }
+  chart.setAttribute("aria-label", t("cost.chart"));
   if (validate(values, labels).length) return;
   const pointwise = values.op === "pointwise";
   const shapes = {
@@ -462,6 +469,26 @@ async function refreshCosts() {
     if (!chart.dataset.ready) chart.textContent = "";
     chart.dataset.ready = "true";
     await renderCostChart(Plotly, chart, costs);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    table.textContent = t("cost.unavailable", { message: error.message });
+  }
+}
+
+/** A block on the stage: the Cost tab shows the block's costs, as POST /api/v1/blocks has them. */
+async function refreshBlockCosts(block, controller, table, chart) {
+  if (blockProblems(state.values, PARAMS).length) return;
+  chart.setAttribute("aria-label", t("blocks.cost.chart"));
+  try {
+    table.dataset.ready = "false";
+    if (!chart.dataset.ready) chart.textContent = t("cost.loading");
+    const [answer, Plotly] = await Promise.all([runBlock(block, controller.signal), loadPlotly()]);
+    if (controller !== costsRequest) return;
+    table.innerHTML = blockCostTableHtml(answer);
+    table.dataset.ready = "true";
+    if (!chart.dataset.ready) chart.textContent = "";
+    chart.dataset.ready = "true";
+    await renderBlockCostChart(Plotly, chart, answer);
   } catch (error) {
     if (error.name === "AbortError") return;
     table.textContent = t("cost.unavailable", { message: error.message });

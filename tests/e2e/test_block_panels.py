@@ -1,0 +1,63 @@
+# ruff: noqa: E501  (JavaScript measured in the page reads best on one line)
+"""The panels while a block is on the stage, in real Chromium, used as a user uses them: the Cost
+tab shows the block's costs (per stage weights, multiply-adds, activation memory, arithmetic
+intensity; the block against the standard convolution it replaces), the numbers the engine's
+block_costs computed; screenshots at 1280×720 and 1920×1080 in test-artifacts/."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import engine
+from tests.e2e.conftest import TIMEOUT_MS, _demo
+
+pytestmark = pytest.mark.e2e
+
+# The page's default block (core/state.js): 2 -> 2 channels, t = 4, a 6x6 input, seed 0.
+BLOCK = "block=inverted_residual"
+COSTS = engine.block_costs(engine.inverted_residual_block(2, 2, 4, 1, seed=0), (1, 6, 6, 2))
+
+READ_TABLE = """() => [...document.querySelectorAll('#cost-table tbody tr')].map((row) => ({
+  stage: row.dataset.stage, cells: [...row.querySelectorAll('th, td')].map((cell) => cell.innerText.trim()),
+}))"""
+
+
+def _memory(n: int) -> str:
+    return f"{n:,} B" if n < 1024 else f"{n / 1024:.1f} kB"
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
+def test_the_cost_tab_shows_the_blocks_costs(browser, page_server, width, height) -> None:
+    frames = _demo(browser, page_server, width, height)
+    demo = next(frames)
+    try:
+        demo.open(BLOCK)
+        demo.page.get_by_role("tab", name="Cost").click()
+        demo.page.wait_for_selector("#cost-table[data-ready='true'] [data-role='block-cost-table']",
+                                    timeout=TIMEOUT_MS)
+        rows = demo.page.evaluate(READ_TABLE)
+        assert [row["stage"] for row in rows] == [
+            *(stage.name for stage in COSTS.stages), "block", "standard", "ratio"]
+        for row, stage in zip(rows, COSTS.stages, strict=False):
+            _, h, w, c = stage.output_shape
+            assert row["cells"][2:] == [
+                f"{c}×{h}×{w}", f"{stage.weights + stage.biases:,}", f"{stage.macs:,}",
+                _memory(stage.activation_bytes), f"{stage.arithmetic_intensity:.2f}"], row
+        block, standard, ratio = rows[-3:]
+        assert block["cells"][3:] == [
+            f"{COSTS.weights + COSTS.biases:,}", f"{COSTS.macs:,}", _memory(COSTS.activation_bytes),
+            f"{COSTS.arithmetic_intensity:.2f}"]
+        assert standard["cells"][3:5] == [f"{COSTS.standard_weights:,}", f"{COSTS.standard_macs:,}"]
+        assert ratio["cells"][3:5] == [f"{100 * COSTS.to_standard_weights:.1f} %",
+                                       f"{100 * COSTS.to_standard_macs:.1f} %"]
+        # Not the single layer's table: its rows name the separable layer's parts.
+        assert demo.page.locator("#cost-table [data-layer]").count() == 0
+        demo.page.wait_for_selector("#cost-chart .main-svg", timeout=TIMEOUT_MS)
+        demo.page.wait_for_timeout(300)
+        demo.screenshot(f"block-cost-tab-{width}x{height}")
+        # Back to one layer: the single layer's table again.
+        demo.page.get_by_role("button", name="Back to one layer").click()
+        demo.page.wait_for_selector("#cost-table [data-layer='separable']", timeout=TIMEOUT_MS)
+        demo.assert_clean()
+    finally:
+        frames.close()
