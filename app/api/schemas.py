@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from app.api import examples
-from app.engine import Padding2D
+from app.engine import Padding2D, array_arguments
 
 # Upper bound of strides, dilations, explicit pads, groups: far beyond any real
 # configuration, it keeps every later integer computation small.
@@ -230,13 +230,8 @@ OP_MODELS: dict[str, type[OpOptions]] = {
     "separable_conv2d": TfSeparableConv2dRequest,
     "torch_conv2d": TorchConv2dRequest,
 }
-# Array-valued fields of each op, the input first.
-ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("input", "filters"),
-    "depthwise_conv2d": ("input", "filter"),
-    "separable_conv2d": ("input", "depthwise_filter", "pointwise_filter"),
-    "torch_conv2d": ("input", "weight", "bias"),
-}
+# Array-valued fields of each op, the input first: the engine op's array arguments.
+ARRAY_FIELDS: dict[str, tuple[str, ...]] = {op: array_arguments(op) for op in OP_MODELS}
 
 
 # The engine's Padding2D as the responses document it: its fields, stated once, there.

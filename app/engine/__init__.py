@@ -4,6 +4,7 @@ Nothing here knows about HTTP. The names below are the public facade; the
 modules behind them are private.
 """
 
+from app.engine.arguments import array_arguments
 from app.engine.backward import BackwardTrace, backward_step_count, build_backward_trace
 from app.engine.block_trace import (
     BlockStageInfo,
@@ -108,6 +109,7 @@ __all__ = [
     "TraceChunk",
     "apply_activation",
     "approximation_errors",
+    "array_arguments",
     "backward_step_count",
     "batch_norm_scale_shift",
     "block_costs",

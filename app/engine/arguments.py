@@ -24,6 +24,33 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def positive_int(value: Any, name: str) -> int:
+    """An integer of at least 1 (Python's or NumPy's, never a bool), as an ``int``."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+# The array-valued arguments of each op, the input first; every other argument is a scalar
+# option. The trace, the API's request models and its limits all read them from here.
+_ARRAY_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "conv2d": ("input", "filters"),
+    "depthwise_conv2d": ("input", "filter"),
+    "separable_conv2d": ("input", "depthwise_filter", "pointwise_filter"),
+    "torch_conv2d": ("input", "weight", "bias"),
+}
+
+
+def array_arguments(op: str) -> tuple[str, ...]:
+    """The names of op's array-valued arguments, the input first.
+
+    op : "conv2d", "depthwise_conv2d", "separable_conv2d" or "torch_conv2d"
+    """
+    if not isinstance(op, str) or op not in _ARRAY_ARGUMENTS:
+        raise ValueError(f"op must be one of {', '.join(sorted(_ARRAY_ARGUMENTS))}; got {op!r}")
+    return _ARRAY_ARGUMENTS[op]
+
+
 def data_format_of(data_format: str | None) -> DataFormat:
     """``None`` means TF's default, NHWC."""
     if data_format is None:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from app.engine import gradients, kernels, ops
-from app.engine.arguments import float_array
+from app.engine.arguments import float_array, positive_int
 from app.engine.plans import ConvPlan
 from app.engine.trace import (
     StageInfo,
@@ -39,7 +39,6 @@ from app.engine.trace import (
     _check_batch_index,
     _frozen_copy,
     _plan,
-    _positive_int,
     _tap_coordinates,
 )
 
@@ -168,7 +167,7 @@ class BackwardTrace:
         return header
 
     def chunks(self, chunk_size: int = 512) -> Iterator[TraceChunk | StageResult]:
-        size = _positive_int(chunk_size, "chunk_size")
+        size = positive_int(chunk_size, "chunk_size")
         global_start = 0
         for stage in self.stages:
             for start in range(0, stage.steps, size):

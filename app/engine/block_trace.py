@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.arguments import float_array
+from app.engine.arguments import float_array, positive_int
 from app.engine.blocks import (
     AddStage,
     BatchNormStage,
@@ -35,7 +35,7 @@ from app.engine.blocks import (
     block_shapes,
     run_block,
 )
-from app.engine.trace import StageResult, Trace, TraceChunk, build_trace
+from app.engine.trace import StageResult, Trace, TraceChunk, _step_index, build_trace
 
 # The trace stage each convolution kind is explained by.
 TRACE_STAGE = {"conv": "standard", "depthwise": "depthwise", "pointwise": "pointwise"}
@@ -199,10 +199,7 @@ class BlockTrace:
         Lazy: a chunk is computed when the iterator reaches it. Chunks are named by the
         block's stage names.
         """
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or (
-                chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        return self._chunks(int(chunk_size))
+        return self._chunks(positive_int(chunk_size, "chunk_size"))
 
     def _chunks(self, chunk_size: int) -> Iterator[TraceChunk | StageResult]:
         global_start = 0
@@ -216,14 +213,11 @@ class BlockTrace:
 
     def step(self, k: int) -> dict[str, Any]:
         """Step ``k`` over all stages: its fields plus ``"stage"`` and ``"stage_step"``."""
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise IndexError(f"k must be an integer step index, got {k!r}")
-        if not 0 <= k < self.total_steps:
-            raise IndexError(f"k must be in 0..{self.total_steps - 1}, got {k}")
+        k = _step_index(k, self.total_steps)
         start = 0
         for index, info in enumerate(self.stages):
             if k < start + info.steps:
-                local = int(k) - start
+                local = k - start
                 fields = self.stage_fields(index, local, local + 1)
                 return {"stage": info.name, "stage_step": local,
                         **{name: values[0] for name, values in fields.items()}}

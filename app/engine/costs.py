@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.engine.arguments import _is_int, torch_pair
+from app.engine.arguments import _is_int, positive_int, torch_pair
 from app.engine.geometry import resolve_padding
 
 # Charts sweep at most this many values of one parameter.
@@ -116,12 +116,6 @@ class ConvCosts:
             "separable_to_standard_params": self.separable_to_standard_params,
             "separable_to_standard_macs": self.separable_to_standard_macs,
         }
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_groups_divide(groups: int, in_channels: int, out_channels: int, out_name: str) -> None:
@@ -240,11 +234,11 @@ def conv_costs(
     kernel_pair = torch_pair(kernel_hw, "kernel_hw", 1)
     stride_pair = torch_pair(strides, "strides", 1)
     dilation_pair = torch_pair(dilations, "dilations", 1)
-    channels = _positive_int(in_channels, "in_channels")
-    outputs = _positive_int(out_channels, "out_channels")
-    multiplier = _positive_int(channel_multiplier, "channel_multiplier")
-    group_count = _positive_int(groups, "groups")
-    batch_size = _positive_int(batch, "batch")
+    channels = positive_int(in_channels, "in_channels")
+    outputs = positive_int(out_channels, "out_channels")
+    multiplier = positive_int(channel_multiplier, "channel_multiplier")
+    group_count = positive_int(groups, "groups")
+    batch_size = positive_int(batch, "batch")
     _check_groups_divide(group_count, channels, outputs, "out_channels")
     pads = resolve_padding(input_pair, kernel_pair, stride_pair, dilation_pair, _padding(padding))
     output_hw = pads.output_shape
@@ -330,7 +324,7 @@ def _keras_window(
         torch_pair(dilation_rate, "dilation_rate", 1), padding.upper(),
     )
     height, width = pads.output_shape
-    return kh * kw, _positive_int(batch, "batch") * height * width
+    return kh * kw, positive_int(batch, "batch") * height * width
 
 
 def _keras_bias(cost: LayerCost, use_bias: Any) -> LayerCost:
@@ -353,9 +347,9 @@ def keras_conv2d_cost(
     kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
-    channels = _positive_int(in_channels, "in_channels")
-    outputs = _positive_int(filters, "filters")
-    group_count = _positive_int(groups, "groups")
+    channels = positive_int(in_channels, "in_channels")
+    outputs = positive_int(filters, "filters")
+    group_count = positive_int(groups, "groups")
     _check_groups_divide(group_count, channels, outputs, "filters")
     cost = _grouped_cost(kernel_positions, channels, outputs, group_count, output_positions)
     return _keras_bias(cost, use_bias)
@@ -374,8 +368,8 @@ def keras_depthwise_conv2d_cost(
     kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
-    channels = _positive_int(in_channels, "in_channels")
-    multiplier = _positive_int(depth_multiplier, "depth_multiplier")
+    channels = positive_int(in_channels, "in_channels")
+    multiplier = positive_int(depth_multiplier, "depth_multiplier")
     return _keras_bias(
         _depthwise_cost(kernel_positions, channels, multiplier, output_positions), use_bias
     )
@@ -396,9 +390,9 @@ def keras_separable_conv2d_cost(
     kernel_positions, output_positions = _keras_window(
         input_hw, kernel_size, strides, padding, dilation_rate, batch
     )
-    channels = _positive_int(in_channels, "in_channels")
-    multiplier = _positive_int(depth_multiplier, "depth_multiplier")
-    outputs = _positive_int(filters, "filters")
+    channels = positive_int(in_channels, "in_channels")
+    multiplier = positive_int(depth_multiplier, "depth_multiplier")
+    outputs = positive_int(filters, "filters")
     depthwise = _depthwise_cost(kernel_positions, channels, multiplier, output_positions)
     pointwise = _pointwise_cost(channels * multiplier, outputs, output_positions)
     return _keras_bias(_separable_cost(depthwise, pointwise), use_bias)

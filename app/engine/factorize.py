@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.arguments import float_array
-from app.engine.costs import _positive_int
+from app.engine.arguments import float_array, positive_int
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def separable_approximation(filters: Any, channel_multiplier: int) -> SeparableA
     input the layer can only detect one spatial pattern.
     """
     kernel = _filters_array(filters)
-    multiplier = _positive_int(channel_multiplier, "channel_multiplier")
+    multiplier = positive_int(channel_multiplier, "channel_multiplier")
     kh, kw, channels, outputs = kernel.shape
     left, singular_values, right = _channel_svd(kernel)
     full_rank = singular_values.shape[1]

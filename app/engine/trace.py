@@ -24,16 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import kernels, ops
-from app.engine.arguments import float_array
-from app.engine.plans import (
-    ConvPlan,
-    check_bias_shape,
-    plan_conv2d,
-    plan_depthwise_conv2d,
-    plan_separable_conv2d,
-    plan_torch_conv2d,
-)
+from app.engine import kernels, ops, plans
+from app.engine.arguments import array_arguments, float_array, positive_int
+from app.engine.plans import ConvPlan
 
 # The op each trace explains, by the name the API uses; their signatures are
 # the accepted ``arguments``.
@@ -42,14 +35,6 @@ _OPS: dict[str, Callable[..., Any]] = {
     "depthwise_conv2d": ops.depthwise_conv2d,
     "separable_conv2d": ops.separable_conv2d,
     "torch_conv2d": ops.torch_conv2d,
-}
-
-# Array-valued arguments of each op, the input first.
-_ARRAY_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("input", "filters"),
-    "depthwise_conv2d": ("input", "filter"),
-    "separable_conv2d": ("input", "depthwise_filter", "pointwise_filter"),
-    "torch_conv2d": ("input", "weight", "bias"),
 }
 
 
@@ -169,19 +154,19 @@ def _plan(op: str, bound: dict[str, Any]) -> ConvPlan:
     layout = {name: bound[name] for name in ("strides", "padding", "data_format", "dilations")
               if name in bound}
     if op == "conv2d":
-        return plan_conv2d(shape("input"), shape("filters"), **layout)
+        return plans.plan_conv2d(shape("input"), shape("filters"), **layout)
     if op == "depthwise_conv2d":
-        return plan_depthwise_conv2d(shape("input"), shape("filter"), **layout)
+        return plans.plan_depthwise_conv2d(shape("input"), shape("filter"), **layout)
     if op == "separable_conv2d":
-        return plan_separable_conv2d(
+        return plans.plan_separable_conv2d(
             shape("input"), shape("depthwise_filter"), shape("pointwise_filter"), **layout
         )
-    plan = plan_torch_conv2d(
+    plan = plans.plan_torch_conv2d(
         shape("input"), shape("weight"), bound["stride"], bound["padding"], bound["dilation"],
         bound["groups"],
     )
     if bound["bias"] is not None:
-        check_bias_shape(plan, shape("bias"))
+        plans.check_bias_shape(plan, shape("bias"))
     return plan
 
 
@@ -206,10 +191,13 @@ def _check_batch_index(batch_index: Any, batch: int) -> int:
     return int(batch_index)
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def _step_index(k: Any, total_steps: int) -> int:
+    """``k`` as a step index of a trace of ``total_steps``; ``IndexError`` unless it is one."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise IndexError(f"k must be an integer step index, got {k!r}")
+    if not 0 <= k < total_steps:
+        raise IndexError(f"k must be in 0..{total_steps - 1}, got {k}")
+    return int(k)
 
 
 def _channels_first(y: np.ndarray, plan: ConvPlan) -> np.ndarray:
@@ -350,7 +338,7 @@ class Trace:
 
         Lazy: a chunk is computed when the iterator reaches it.
         """
-        return self._chunks(_positive_int(chunk_size, "chunk_size"))
+        return self._chunks(positive_int(chunk_size, "chunk_size"))
 
     def _chunks(self, chunk_size: int) -> Iterator[TraceChunk | StageResult]:
         global_start = 0
@@ -367,14 +355,11 @@ class Trace:
 
         Raises ``IndexError`` unless ``0 <= k < total_steps``.
         """
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise IndexError(f"k must be an integer step index, got {k!r}")
-        if not 0 <= k < self.total_steps:
-            raise IndexError(f"k must be in 0..{self.total_steps - 1}, got {k}")
+        k = _step_index(k, self.total_steps)
         stage_start = 0
         for stage in self.stages:
             if k < stage_start + stage.steps:
-                local = int(k) - stage_start
+                local = k - stage_start
                 fields = self._stage_fields(stage.name, local, local + 1)
                 row = {name: values[0] for name, values in fields.items()}
                 return {"stage": stage.name, "stage_step": local, **row}
@@ -397,21 +382,31 @@ class Trace:
             return self._standard_fields(start, stop)
         return self._pointwise_fields(start, stop)
 
-    def _channel_and_pixel(
+    def _spatial_steps(
         self, start: int, stop: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Spatial-stage steps ``start .. stop - 1``, ordered (output channel, i, j).
 
-        Returns out_channel, pixel = ``i*Wo + j``, i and j, each (n,) int.
+        Returns out_channel, i and j, each (n,) int, and the fields both spatial stages
+        send for them: those three and where each step's window lies (``rows``, ``cols``,
+        ``padding_mask``).
         """
         output_width = self.plan.output_hw[1]
         out_channel, pixel = np.divmod(np.arange(start, stop), self._pixels)
         i, j = np.divmod(pixel, output_width)
-        return out_channel, pixel, i, j
+        fields = {
+            "out_channel": out_channel,
+            "i": i,
+            "j": j,
+            "rows": self._rows.take(i, axis=0),  # (n, kh)
+            "cols": self._cols.take(j, axis=0),  # (n, kw)
+            "padding_mask": self._padding_masks.take(pixel, axis=0),  # (n, kh, kw)
+        }
+        return out_channel, i, j, fields
 
     def _depthwise_fields(self, start: int, stop: int) -> dict[str, np.ndarray]:
         # out_channel = q*M + r, so (q, r, i, j) order is (out_channel, i, j) order.
-        out_channel, pixel, i, j = self._channel_and_pixel(start, stop)
+        out_channel, i, j, place = self._spatial_steps(start, stop)
         q, r = np.divmod(out_channel, self.plan.channel_multiplier)
         window = self._windows[i, j, q]  # (n, kh, kw)
         weights = self._spatial_weights.take(out_channel, axis=0)  # (n, kh, kw)
@@ -419,13 +414,8 @@ class Trace:
         return {
             "q": q,
             "r": r,
-            "out_channel": out_channel,
-            "i": i,
-            "j": j,
-            "rows": self._rows.take(i, axis=0),  # (n, kh)
-            "cols": self._cols.take(j, axis=0),  # (n, kw)
+            **place,
             "window": window,
-            "padding_mask": self._padding_masks.take(pixel, axis=0),  # (n, kh, kw)
             "weights": weights,
             "products": products,
             "sum": products.sum(axis=(1, 2)),  # (n,)
@@ -434,7 +424,7 @@ class Trace:
     def _standard_fields(self, start: int, stop: int) -> dict[str, np.ndarray]:
         plan = self.plan
         group_in = plan.group_in_channels
-        out_channel, pixel, i, j = self._channel_and_pixel(start, stop)
+        out_channel, i, j, place = self._spatial_steps(start, stop)
         group = out_channel // (plan.out_channels // plan.groups)  # (n,)
         channels = group[:, None] * group_in + np.arange(group_in)  # (n, Cg)
         window = self._windows[i[:, None], j[:, None], channels]  # (n, Cg, kh, kw)
@@ -444,13 +434,8 @@ class Trace:
         bias_values = self._kernels["bias"]
         bias = np.zeros_like(total) if bias_values is None else bias_values.take(out_channel)
         return {
-            "out_channel": out_channel,
+            **place,
             "group": group,
-            "i": i,
-            "j": j,
-            "rows": self._rows.take(i, axis=0),  # (n, kh)
-            "cols": self._cols.take(j, axis=0),  # (n, kw)
-            "padding_mask": self._padding_masks.take(pixel, axis=0),  # (n, kh, kw)
             "window": window,
             "weights": weights,
             "products": products,
@@ -502,7 +487,7 @@ def build_trace(op: str, arguments: Mapping[str, Any], batch_index: int = 0) -> 
     bound = _bind(op, arguments)
     plan = _plan(op, bound)
     batch_index = _check_batch_index(batch_index, plan.batch)
-    names = _ARRAY_ARGUMENTS[op]
+    names = array_arguments(op)
     x = float_array(bound["input"], "input", np.ndim(bound["input"]))
     arrays: dict[str, Any] = {"input": x}
     for name in names[1:]:

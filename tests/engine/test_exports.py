@@ -6,6 +6,8 @@ import ast
 import inspect
 from pathlib import Path
 
+import pytest
+
 import app.engine
 
 ENGINE_DIR = Path(app.engine.__file__).parent
@@ -20,6 +22,8 @@ PUBLIC_NAMES = {
     "equivalent_kernel", "plan_conv2d", "plan_depthwise_conv2d", "plan_separable_conv2d",
     "plan_torch_conv2d", "plan_trace", "resolve_padding", "separable_approximation",
     "separable_conv2d", "separable_conv2d_stages", "torch_conv2d", "trace_step_count",
+    # The ops' array-valued argument names, which the API's request models share.
+    "array_arguments",
     # Blocks (chains of stages) and Keras/PyTorch layer semantics.
     "ActivationStage", "AddStage", "BatchNormStage", "Block", "BlockCost", "ConvStage",
     "StageCost", "StageOutput", "apply_activation", "batch_norm_scale_shift", "block_costs",
@@ -80,3 +84,13 @@ def test_the_engine_imports_nothing_but_numpy_and_itself() -> None:
             else:
                 continue
             assert roots <= allowed, f"{module.name} imports {roots - allowed}"
+
+
+def test_array_arguments_are_each_ops_leading_arguments() -> None:
+    for op in ("conv2d", "depthwise_conv2d", "separable_conv2d", "torch_conv2d"):
+        names = app.engine.array_arguments(op)
+        parameters = list(inspect.signature(getattr(app.engine, op)).parameters)
+        assert names[0] == "input" and parameters[: len(names)] == list(names)
+        assert parameters[len(names)] in ("strides", "stride")  # the rest are scalar options
+    with pytest.raises(ValueError, match="op must be one of conv2d, depthwise_conv2d"):
+        app.engine.array_arguments("conv3d")
