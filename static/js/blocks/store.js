@@ -1,12 +1,12 @@
-// A block's trace (POST /api/v1/trace with op "block"): its stages in order as one store with
-// TraceStore's interface (header, stages, total, received, locate, frame…), so the player,
+// A block's trace (POST /api/v1/trace with op "block"): its stages in order as one store, a
+// StepStore as TraceStore is (header, stages, total, received, locate, frame…), so the player,
 // the scrubber and the stage tabs step through the whole block. Each convolution stage keeps
 // a TraceStore of its own, whose header is that stage's one-stage trace (its input is the
 // previous stage's map), so the existing views draw it unchanged; an elementwise stage
 // (BatchNorm, ReLU/ReLU6, the residual add) has one step per channel, its output map.
 import { decodeArray } from "../core/api.js";
 import { t } from "../core/i18n.js";
-import { Frame, TraceStore } from "../core/trace.js";
+import { Frame, StepStore, TraceStore, chunkAt, chunkSteps } from "../core/trace.js";
 import { maxAbs } from "../core/numbers.js";
 import { ElementwiseView } from "./elementwise.js";
 
@@ -80,18 +80,11 @@ class ElementwiseFrame extends Frame {
   }
 }
 
-export class BlockStore {
+export class BlockStore extends StepStore {
   constructor(config) {
+    super();
     this.isBlock = true;
     this.config = config;
-    this.header = null;
-    this.stages = [];
-    this.total = 0;
-    this.received = 0;
-    this.done = false;
-    this.error = null;
-    this.version = 0;
-    this.firstFrameDrawn = false;
   }
 
   setHeader(header) {
@@ -132,7 +125,7 @@ export class BlockStore {
   addChunk(event) {
     const stage = this.byName(event.stage);
     const { start, globalStart, fields } = event;
-    const n = fields[Object.keys(fields)[0]].shape[0];
+    const n = chunkSteps(fields);
     if (stage.sub) {
       stage.sub.addChunk({ stage: stage.traced.name, start, globalStart, fields });
       // A folded BatchNorm's bias: the maps fill with sum + bias, what the stage outputs.
@@ -145,9 +138,7 @@ export class BlockStore {
     } else {
       stage.chunks.push({ start, n, fields });
     }
-    stage.received = start + n;
-    this.received = Math.max(this.received, globalStart + n);
-    this.version++;
+    this.arrived(stage, start, globalStart, n);
   }
 
   endStage({ stage: name, output }) {
@@ -158,35 +149,17 @@ export class BlockStore {
   }
 
   finish() {
-    this.done = true;
     for (const stage of this.stages) if (stage.sub) stage.sub.finish();
-    this.version++;
-  }
-
-  fail(error) {
-    this.error = error;
-    this.version++;
-  }
-
-  locate(k) {
-    for (const stage of this.stages) {
-      if (k < stage.globalStart + stage.steps) return { stage, local: k - stage.globalStart };
-    }
-    const last = this.stages[this.stages.length - 1];
-    return last ? { stage: last, local: last.steps - 1 } : null;
+    super.finish();
   }
 
   /**
    * Step k as a Frame: a convolution stage's from its own store (frame.store, frame.stage are
    * that store's), an elementwise stage's with `elementwise` set (frame.store is null).
    */
-  frame(k) {
-    if (!(k >= 0 && k < this.received)) return null;
-    const where = this.locate(k);
-    if (!where) return null;
-    const { stage, local } = where;
+  stageFrame(stage, local, k) {
     if (stage.sub) return stage.sub.frame(k);
-    const chunk = stage.chunks.find((entry) => local >= entry.start && local < entry.start + entry.n);
+    const chunk = chunkAt(stage.chunks, local);
     if (!chunk) return null;
     const frame = new ElementwiseFrame(stage, local, k, chunk, local - chunk.start, null);
     frame.elementwise = true;

@@ -5,7 +5,32 @@ import { maxAbs } from "./numbers.js";
 /** The field holding each stage's output value(s) per step. */
 const VALUE_FIELD = { depthwise: "sum", standard: "output", pointwise: "outputs" };
 
-export class TraceStore {
+/** How many steps a chunk's fields hold: the length of their step axis. */
+export function chunkSteps(fields) {
+  return fields[Object.keys(fields)[0]].shape[0];
+}
+
+/** The chunk of `chunks` (in step order) holding a stage's step `local`, or null. */
+export function chunkAt(chunks, local) {
+  let lo = 0;
+  let hi = chunks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (chunks[mid].start <= local) lo = mid;
+    else hi = mid - 1;
+  }
+  const chunk = chunks[lo];
+  if (!chunk || local < chunk.start || local >= chunk.start + chunk.n) return null;
+  return chunk;
+}
+
+/**
+ * What every store of a streamed trace keeps and answers, whatever its stages are (a layer's,
+ * a block's): the steps received so far, where global step k lives, and step k as a Frame.
+ * A subclass fills `stages` in setHeader, takes the chunks in addChunk (telling `arrived`) and
+ * builds a stage's frame in `stageFrame`.
+ */
+export class StepStore {
   constructor() {
     this.header = null;
     this.stages = [];
@@ -17,6 +42,42 @@ export class TraceStore {
     this.firstFrameDrawn = false;
   }
 
+  /** Steps start .. start+n-1 of `stage` (globalStart .. of the whole trace) have arrived. */
+  arrived(stage, start, globalStart, n) {
+    stage.received = start + n;
+    this.received = Math.max(this.received, globalStart + n);
+    this.version++;
+  }
+
+  finish() {
+    this.done = true;
+    this.version++;
+  }
+
+  fail(error) {
+    this.error = error;
+    this.version++;
+  }
+
+  /** The stage holding global step k, and k's index within it. */
+  locate(k) {
+    for (const stage of this.stages) {
+      if (k < stage.globalStart + stage.steps) return { stage, local: k - stage.globalStart };
+    }
+    const last = this.stages[this.stages.length - 1];
+    return last ? { stage: last, local: last.steps - 1 } : null;
+  }
+
+  /** Step k as a Frame, or null while it has not arrived. */
+  frame(k) {
+    if (!(k >= 0 && k < this.received)) return null;
+    const where = this.locate(k);
+    if (!where) return null;
+    return this.stageFrame(where.stage, where.local, k);
+  }
+}
+
+export class TraceStore extends StepStore {
   setHeader(header) {
     this.header = header;
     let globalStart = 0;
@@ -48,15 +109,13 @@ export class TraceStore {
 
   addChunk({ stage: name, start, globalStart, fields }) {
     const stage = this.stages.find((s) => s.name === name);
-    const n = fields[Object.keys(fields)[0]].shape[0];
+    const n = chunkSteps(fields);
     stage.chunks.push({ start, n, fields });
     // A compact standard chunk has `output` only with a bias; without one it is the sum.
     const values = fields[VALUE_FIELD[name]] || fields.sum;
     stage.values.set(values.data.subarray(0, n * stage.perStep), start * stage.perStep);
     stage.valuesMaxAbs = Math.max(stage.valuesMaxAbs, maxAbs(values.data, n * stage.perStep));
-    stage.received = start + n;
-    this.received = Math.max(this.received, globalStart + n);
-    this.version++;
+    this.arrived(stage, start, globalStart, n);
   }
 
   endStage({ stage: name, output }) {
@@ -65,41 +124,10 @@ export class TraceStore {
     this.version++;
   }
 
-  finish() {
-    this.done = true;
-    this.version++;
-  }
-
-  fail(error) {
-    this.error = error;
-    this.version++;
-  }
-
-  /** The stage holding global step k, and k's index within it. */
-  locate(k) {
-    for (const stage of this.stages) {
-      if (k < stage.globalStart + stage.steps) return { stage, local: k - stage.globalStart };
-    }
-    const last = this.stages[this.stages.length - 1];
-    return last ? { stage: last, local: last.steps - 1 } : null;
-  }
-
-  /** Step k as a Frame, or null while it has not arrived. */
-  frame(k) {
-    if (!(k >= 0 && k < this.received)) return null;
-    const where = this.locate(k);
-    if (!where) return null;
-    const { stage, local } = where;
-    const chunks = stage.chunks;
-    let lo = 0;
-    let hi = chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (chunks[mid].start <= local) lo = mid;
-      else hi = mid - 1;
-    }
-    const chunk = chunks[lo];
-    if (!chunk || local < chunk.start || local >= chunk.start + chunk.n) return null;
+  /** Local step `local` (global k) of `stage` as a Frame, or null while it has not arrived. */
+  stageFrame(stage, local, k) {
+    const chunk = chunkAt(stage.chunks, local);
+    if (!chunk) return null;
     return new Frame(stage, local, k, chunk, local - chunk.start, this);
   }
 }
