@@ -23,6 +23,7 @@ from app.api.errors import ERROR_RESPONSES, ApiError
 from app.api.responses import dumps
 from app.api.schemas import integer
 from app.settings import Settings
+from app.teaching import block_code
 
 router = APIRouter(tags=["blocks"])
 
@@ -191,4 +192,45 @@ async def blocks(request: Request, body: Annotated[JsonBody, Depends(_BODY)]) ->
     that output channel: every window, the weights, the products, the sum and the bias."""
     settings: Settings = request.app.state.settings
     payload = await run_in_threadpool(lambda: dumps(blocks_payload(body.parse(), settings)))
+    return Response(payload, media_type="application/json")
+
+
+class BlockCodeRequest(BlockFields):
+    """A block and its input, as ``POST /api/v1/blocks`` takes them (without the steps)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+
+
+_CODE_BODY = json_body("BlockCodeRequest", BlockCodeRequest)
+
+
+def block_code_payload(request: BlockFields, settings: Settings) -> dict[str, Any]:
+    block = build_block(request)
+    shape = (1, request.input_hw, request.input_hw, request.in_channels)
+    costs = engine.block_costs(block, shape)
+    check_block(costs, settings)
+    return {"block": request.block, "name": block.name, "stage_names": block.stage_names(),
+            **block_code.block_snippets(block, block_input(request)),
+            "output_shape": list(costs.stages[-1].output_shape)}
+
+
+@router.post(
+    "/blocks/code",
+    summary="Keras and PyTorch code that builds a block with its weights and reproduces it",
+    responses={200: {"content": {"application/json": {"example": {
+        "block": "inverted_residual", "keras": "import numpy as np\nimport keras ...",
+        "pytorch": "import torch\n...", "output_shape": [1, 8, 8, 4],
+    }}}}, **ERROR_RESPONSES},
+    openapi_extra=body_docs("BlockCodeRequest", {"inverted_residual_4_to_4": EXAMPLE}),
+)
+async def blocks_code(request: Request,
+                      body: Annotated[JsonBody, Depends(_CODE_BODY)]) -> Response:
+    """The block of ``POST /api/v1/blocks`` (same fields) as two complete scripts
+    (``app.teaching.block_code``): ``keras`` a Keras 3 functional model, ``pytorch`` an
+    ``nn.Module``, each with the block's exact weights (kernels, biases, BatchNorm's gamma,
+    beta, moving mean and variance) run on its seeded input, leaving in ``output`` the block's
+    last map (1, H, W, C), NHWC and float32, equal to ``app.engine.run_block``'s."""
+    settings: Settings = request.app.state.settings
+    payload = await run_in_threadpool(
+        lambda: dumps(block_code_payload(body.parse(), settings)))
     return Response(payload, media_type="application/json")

@@ -525,6 +525,7 @@ new ResizeObserver((entries) => {
 // The teaching layer: lessons, the code panel and the classroom features (issue 5).
 const teaching = {
   state, player, views, labels, scheduleRender, callApi, opBody, loadPlotly, store: () => store,
+  blockConfig: () => blockConfig(state.values), // a block on the stage, or null (blocks/play.js)
 };
 initClassroom(teaching, initLessons(teaching));
 initCodePanel(teaching);

@@ -61,3 +61,37 @@ def test_the_cost_tab_shows_the_blocks_costs(browser, page_server, width, height
         demo.assert_clean()
     finally:
         frames.close()
+
+
+def test_the_code_tab_shows_the_blocks_keras_and_pytorch_code(browser, page_server) -> None:
+    """The Code tab in block mode: the server's block code (the snippets run in
+    tests/api/test_block_code_run.py), Keras and PyTorch; no tf.nn button."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    fields = {"block": "inverted_residual", "in_channels": 2, "out_channels": 2, "expansion": 4,
+              "strides": 1, "order": "depthwise_first", "activation_between": "none",
+              "project_activation": "linear", "fold_batch_norm": False, "input_hw": 6, "seed": 0}
+    expected = TestClient(create_app()).post("/api/v1/blocks/code", json=fields).json()
+    frames = _demo(browser, page_server, 1280, 720)
+    demo = next(frames)
+    try:
+        demo.open(BLOCK)
+        demo.page.get_by_role("tab", name="Code").click()
+        demo.page.wait_for_selector("#panel-code[data-ready='true']", timeout=TIMEOUT_MS)
+        assert not demo.page.get_by_role("button", name="TensorFlow").is_visible()
+        assert demo.page.inner_text("#code-text") == expected["pytorch"]
+        demo.page.get_by_role("button", name="Keras").click()
+        assert demo.page.inner_text("#code-text") == expected["keras"]
+        assert "[1, 6, 6, 2]" in demo.page.inner_text("#code-status")
+        demo.screenshot("block-code-tab-1280x720")
+        demo.page.get_by_role("button", name="Back to one layer").click()
+        demo.page.wait_for_function(
+            "() => document.querySelector('#panel-code').dataset.ready === 'true'"
+            " && !document.querySelector('#code-text').textContent.includes('keras.Model(')",
+            timeout=TIMEOUT_MS)
+        assert demo.page.get_by_role("button", name="TensorFlow").is_visible()
+        demo.assert_clean()
+    finally:
+        frames.close()

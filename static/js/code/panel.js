@@ -1,5 +1,7 @@
 // The Code tab: TensorFlow, Keras and PyTorch code for the current configuration,
-// written by the server (/code), with a copy button. Fetched when the tab is open.
+// written by the server (/code), with a copy button. Fetched when the tab is open. While a
+// block is on the stage (ctx.blockConfig()), the Keras and PyTorch code that builds the block
+// with its weights and reproduces its output (/blocks/code); tf.nn has no block to show.
 import { translateComments } from "./comments.js";
 import { buildProblem } from "../controls/data.js";
 import { t } from "../core/i18n.js";
@@ -22,6 +24,7 @@ export function initCodePanel(ctx) {
   function show() {
     for (const button of panel.querySelectorAll("[data-flavour]")) {
       button.setAttribute("aria-pressed", String(button.dataset.flavour === flavour));
+      button.hidden = Boolean(snippets) && !(button.dataset.flavour in snippets);
     }
     code.textContent = snippets ? snippets[flavour] : "";
     code.dataset.flavour = flavour;
@@ -34,6 +37,11 @@ export function initCodePanel(ctx) {
     snippets = null;
     show();
     panel.dataset.ready = "false";
+    const block = ctx.blockConfig();
+    if (block) {
+      refreshBlock(block);
+      return;
+    }
     if (validate(values, ctx.labels).length) {
       status.textContent = t("code.invalid");
       return;
@@ -49,6 +57,23 @@ export function initCodePanel(ctx) {
       // The server writes English comments; the page shows them in its language.
       snippets = Object.fromEntries(FLAVOURS.map((name) => [name, translateComments(answer[name])]));
       status.textContent = t("code.shape", { shape: `[${answer.output_shape.join(", ")}]` });
+      show();
+      panel.dataset.ready = "true";
+    } catch (error) {
+      if (error.name !== "AbortError") status.textContent = t("lesson.failed", { message: error.message });
+    }
+  }
+
+  async function refreshBlock(block) {
+    const controller = new AbortController();
+    request = controller;
+    status.textContent = t("lesson.loading");
+    try {
+      const answer = await ctx.callApi("block_code", block, controller.signal);
+      if (controller !== request) return;
+      snippets = { keras: translateComments(answer.keras), pytorch: translateComments(answer.pytorch) };
+      if (!(flavour in snippets)) flavour = "keras";
+      status.textContent = t("code.block_shape", { shape: `[${answer.output_shape.join(", ")}]` });
       show();
       panel.dataset.ready = "true";
     } catch (error) {

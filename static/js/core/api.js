@@ -361,6 +361,7 @@ const LESSON_ENDPOINTS = {
   costs: "/costs",
   factorize: "/factorize",
   code: "/code",
+  block_code: "/blocks/code",
   conv2d: "/tf/conv2d",
   depthwise_conv2d: "/tf/depthwise_conv2d",
   separable_conv2d: "/tf/separable_conv2d",
