@@ -95,3 +95,40 @@ def test_the_code_tab_shows_the_blocks_keras_and_pytorch_code(browser, page_serv
         demo.assert_clean()
     finally:
         frames.close()
+
+
+def test_the_quiz_asks_for_the_parameters_of_the_current_stage(browser, page_server) -> None:
+    """Quiz mode with a block on the stage: the weights question names the current stage and
+    takes its parameter count (weights, biases, BatchNorm's scale and shift), block_costs'."""
+    frames = _demo(browser, page_server, 1280, 720)
+    demo = next(frames)
+    page = demo.page
+    by_name = {stage.name: stage for stage in COSTS.stages}
+    try:
+        demo.open(BLOCK)
+        page.get_by_role("button", name="Quiz").click()
+        question = page.locator("#quiz-params-question")
+        answer = page.locator("#quiz-params-answer")
+        assert question.is_visible()
+        for name in ("expand", "depthwise", "depthwise_bn", "depthwise_relu6", "project"):
+            page.locator(f'.block-stage-tab[data-stage="{name}"]').click()
+            page.wait_for_function(
+                "name => document.querySelector('#quiz-params-question').textContent"
+                ".includes(`stage ${name} (`)", arg=name, timeout=TIMEOUT_MS)
+            expected = by_name[name].weights + by_name[name].biases
+            answer.fill(str(expected + 1))
+            page.locator("#quiz-params-check").click()
+            assert page.inner_text("#quiz-params-feedback").startswith("Not quite"), name
+            answer.fill(str(expected))
+            page.locator("#quiz-params-check").click()
+            assert page.inner_text("#quiz-params-feedback") == f"Right! {expected} parameters.", name
+        assert "layer have" not in question.inner_text()  # not the single layer's question
+        demo.screenshot("block-quiz-1280x720")
+        # Back to one layer: the layer's question again.
+        page.get_by_role("button", name="Back to one layer").click()
+        page.wait_for_function(
+            "() => document.querySelector('#quiz-params-question').textContent.includes('layer have')",
+            timeout=TIMEOUT_MS)
+        demo.assert_clean()
+    finally:
+        frames.close()

@@ -122,8 +122,32 @@ function bindQuiz(ctx) {
     element.dataset.kind = kind;
   }
 
+  /** A block on the stage: the stage of the current step (the quiz asks about its parameters). */
+  function blockStage() {
+    const store = ctx.store();
+    if (!store || !store.isBlock || !store.header || !store.total) return null;
+    return store.locate(Math.min(state.get("step"), store.total - 1))?.stage ?? null;
+  }
+
+  /** In block mode the weights question is about the current stage's parameters, counted as
+   * the Cost tab counts them (the server's per-stage cost); the question follows the step. */
+  function askBlockParams() {
+    const stage = blockStage();
+    const text = stage
+      ? t("quiz.block_params_question", { stage: stage.name, kind: t(`blocks.play.kind.${stage.kind}`) })
+      : t("quiz.step_waiting");
+    if (paramsQuestion.textContent !== text) {
+      paramsQuestion.textContent = text;
+      paramsQuestion.dataset.stage = stage ? stage.name : "";
+      paramsAnswer.value = "";
+      paramsFeedback.textContent = "";
+      delete paramsFeedback.dataset.kind;
+    }
+  }
+
   function ask() {
     if (!state.get("quiz")) return;
+    if (state.get("block")) askBlockParams();
     const question = nextQuestion(ctx.store(), state.get("step"));
     asked = question && !question.pending ? question : null;
     stepAnswer.disabled = !asked;
@@ -135,9 +159,14 @@ function bindQuiz(ctx) {
   async function askParams() {
     if (!state.get("quiz")) return;
     const values = state.values;
-    paramsQuestion.textContent = t("quiz.params_question", { layer: t(`op.${values.op}`) });
     costs = null;
     if (costsRequest) costsRequest.abort();
+    if (values.block) {
+      askBlockParams();
+      return;
+    }
+    delete paramsQuestion.dataset.stage;
+    paramsQuestion.textContent = t("quiz.params_question", { layer: t(`op.${values.op}`) });
     if (validate(values, ctx.labels).length || !buildProblem(values)) return;
     const controller = new AbortController();
     costsRequest = controller;
@@ -172,6 +201,7 @@ function bindQuiz(ctx) {
   });
   $("#quiz-params-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (state.get("block")) return checkBlockParams();
     if (!costs) return feedback(paramsFeedback, "problem", "quiz.params_unavailable");
     const expected = costs[LAYER[state.get("op")]].weights;
     const typed = paramsAnswer.value.trim().replace(/[\s,_]/g, "");
@@ -179,6 +209,15 @@ function bindQuiz(ctx) {
     if (Number(typed) === expected) feedback(paramsFeedback, "right", "quiz.params_right", { value: expected });
     else feedback(paramsFeedback, "wrong", "quiz.params_wrong", { answer: typed });
   });
+  function checkBlockParams() {
+    const stage = blockStage();
+    if (!stage || stage.name !== paramsQuestion.dataset.stage) return feedback(paramsFeedback, "problem", "quiz.params_unavailable");
+    const expected = stage.cost.weights + stage.cost.biases;
+    const typed = paramsAnswer.value.trim().replace(/[\s,_]/g, "");
+    if (!/^\d+$/.test(typed)) return feedback(paramsFeedback, "problem", "quiz.not_a_number");
+    if (Number(typed) === expected) feedback(paramsFeedback, "right", "quiz.block_params_right", { value: expected });
+    else feedback(paramsFeedback, "wrong", "quiz.block_params_wrong", { answer: typed });
+  }
   $("#quiz-toggle").addEventListener("click", () => state.set({ quiz: state.get("quiz") ? 0 : 1 }));
 
   /** Answers and verdicts about another configuration would mislead: clear them. */
