@@ -26,7 +26,12 @@ export class PointwiseView extends StageView {
     const label = labelHeight();
     // The mix (z, the 1×1 weights, the sums) is this stage's focus: its numbers stay readable.
     const mixCap = presenting ? 96 : 46;
-    const mixCell = Math.max(14, Math.min(mixCap, Math.floor((height - 2 * label - 30) / (CM + 1)), Math.floor((width * 0.34) / (O + 2))));
+    // Its height: the C·M rows and the sums' row, two captions, the box's padding, gap and
+    // border (36 px). Cells stay 14 px or more, unless the rows need less to fit (24 channels
+    // of an expanded block at 1280×720: there the mix is colours, its numbers in the panel).
+    const fitHeight = Math.floor((height - 2 * label - 36) / (CM + 1));
+    const smallest = Math.min(14, Math.max(6, fitHeight));
+    const mixCell = Math.max(smallest, Math.min(mixCap, fitHeight, Math.floor((width * 0.34) / (O + 2))));
     const mixWidth = mixCell * (O + 1) + 70;
     const sideWidth = (width - mixWidth - 48) / 2;
     // Map captions and the column titles (which wrap in a narrow column) take room too.
@@ -64,7 +69,7 @@ export class PointwiseView extends StageView {
     inputs.append(inputMaps);
 
     const mix = el("div", "pw-mix");
-    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t("arith.vector") });
+    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t(this.stage.blockName ? "blocks.play.vector" : "arith.vector") }); // a block's input is x
     const matrix = new Heatmap({
       rows: CM, cols: O, cell: mixCell, className: "matrix", label: t("stage.matrix"),
       onCell: this.handlers.onPointwiseCell ? (a, k) => this.handlers.onPointwiseCell(a, k) : null,
