@@ -447,6 +447,7 @@ async function refreshCosts() {
     return;
   }
   chart.setAttribute("aria-label", t("cost.chart"));
+  chart.removeAttribute("translate");
   if (validate(values, labels).length) return;
   const pointwise = values.op === "pointwise";
   const shapes = {
@@ -479,6 +480,7 @@ async function refreshCosts() {
 async function refreshBlockCosts(block, controller, table, chart) {
   if (blockProblems(state.values, PARAMS).length) return;
   chart.setAttribute("aria-label", t("blocks.cost.chart"));
+  chart.translate = false; // its bars are named by the stages' identifiers (the API's)
   try {
     table.dataset.ready = "false";
     if (!chart.dataset.ready) chart.textContent = t("cost.loading");

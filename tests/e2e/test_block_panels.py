@@ -162,3 +162,28 @@ def test_the_wide_blocks_stages_fit_a_1280x720_screen(browser, page_server) -> N
         demo.assert_clean()
     finally:
         frames.close()
+
+
+def test_the_block_panels_on_the_chinese_page_show_no_english(browser, page_server) -> None:
+    """The block's Cost tab (its table, note and chart) and quiz question in zh-CN: no English
+    beyond what test_i18n allows (stage names are identifiers, marked translate="no")."""
+    from tests.e2e.test_i18n import VISIBLE_TEXT, _english_words
+
+    frames = _demo(browser, page_server, 1366, 768)
+    demo = next(frames)
+    try:
+        demo.page.goto(f"{page_server}/?lang=zh-CN#{BLOCK}&quiz=1")
+        demo.wait_drawn()
+        demo.page.click("#tab-cost")
+        demo.page.wait_for_selector("#cost-table[data-ready='true'] [data-role='block-cost-table']",
+                                    timeout=TIMEOUT_MS)
+        demo.page.wait_for_selector("#cost-chart .main-svg", timeout=TIMEOUT_MS)
+        demo.page.wait_for_function(
+            "() => document.querySelector('#quiz-params-question').dataset.stage === 'expand'",
+            timeout=TIMEOUT_MS)
+        demo.screenshot("block-cost-tab-zh-CN-1366x768")
+        english = _english_words(demo.page.evaluate(VISIBLE_TEXT))
+        assert english == [], english
+        demo.assert_clean()
+    finally:
+        frames.close()

@@ -137,7 +137,12 @@ function bindQuiz(ctx) {
       ? t("quiz.block_params_question", { stage: stage.name, kind: t(`blocks.play.kind.${stage.kind}`) })
       : t("quiz.step_waiting");
     if (paramsQuestion.textContent !== text) {
-      paramsQuestion.textContent = text;
+      // The stage's name is an identifier (the API's): kept as it is in every language.
+      const [before, after] = stage ? t("quiz.block_params_question", { stage: "\u0000", kind: t(`blocks.play.kind.${stage.kind}`) }).split("\u0000") : [text, ""];
+      const name = document.createElement("code");
+      name.translate = false;
+      name.textContent = stage ? stage.name : "";
+      paramsQuestion.replaceChildren(before, ...(stage ? [name, after] : []));
       paramsQuestion.dataset.stage = stage ? stage.name : "";
       paramsAnswer.value = "";
       paramsFeedback.textContent = "";
