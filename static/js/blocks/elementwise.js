@@ -30,14 +30,29 @@ export function sourceName(source) {
 }
 
 /** The focus maps: every value of one channel to two decimals (the cells' colours are exact),
- * so a 6×6 map's 36 numbers reach a projector's back row; the arithmetic panel has four digits. */
+ * so a 6×6 map's 36 numbers reach a projector's back row; the arithmetic panel has four digits.
+ * Their numbers are 14 px or more (presenter mode's size when larger), in a shorter form (one
+ * decimal) if that is what reaches it; only a cell too small for 14 px gets smaller numbers. */
 class FocusMap extends Heatmap {
   digits() {
     return 3;
   }
 
+  chooseFont(texts) {
+    const font = super.chooseFont(texts);
+    if (font >= this.smallestFont) return font;
+    this.font = 0;
+    this.canvas.dataset.font = "0";
+    return 0;
+  }
+
   drawNumbers(kinds, numbers, max) {
-    super.drawNumbers(kinds, numbers.map((value) => Math.round(value * 100) / 100), max);
+    const rounded = numbers.map((value) => Math.round(value * 100) / 100);
+    this.smallestFont = Math.max(14, readability().minFont);
+    super.drawNumbers(kinds, rounded, max);
+    if (this.font) return;
+    this.smallestFont = 0;
+    super.drawNumbers(kinds, rounded, max);
   }
 }
 
@@ -74,9 +89,13 @@ export class ElementwiseView {
     // The sides take what their maps need at 4 px a cell; the focus takes the rest.
     const rowsFit = Math.max(1, Math.floor((height - title(120) - 8) / rowHeight(4)));
     const sideMin = Math.max(72, Math.ceil(C / rowsFit) * (Math.max(outW * 4 + 4, captionW) + 8));
-    const focusCell = Math.max(8, Math.min(cap,
+    const focusCellUnder = (overhead) => Math.max(8, Math.min(cap,
       Math.floor((width - 2 * sideMin - 52 - operators) / (focusMaps * outW)),
-      Math.floor((height - 2 * label - 44) / outH)));
+      Math.floor((height - overhead) / outH)));
+    // Tight (an 8×8 channel at 1280×720): the focus's title line goes to screen readers only
+    // (its rule is in the formula bar over the stage), so the cells carry one decimal at least.
+    const titled = focusCellUnder(2 * label + 36) >= 36;
+    const focusCell = focusCellUnder(titled ? 2 * label + 36 : label + 30);
     const focusWidth = focusMaps * (outW * focusCell + 4) + operators;
     const sideWidth = Math.max(40, (width - focusWidth - 60) / 2);
     const measure = (cell) => {
@@ -112,7 +131,7 @@ export class ElementwiseView {
     const focus = el("div", "pw-mix block-focus");
     const row = el("div", "mix-row block-focus-row");
     this.focusInput = new FocusMap({ rows: outH, cols: outW, cell: focusCell, className: "vector", label: "x" });
-    this.formula = el("p", "block-formula", "");
+    this.formula = el("p", titled ? "block-formula" : "block-formula visually-hidden", "");
     this.focusOutput = new FocusMap({ rows: outH, cols: outW, cell: focusCell, className: "sums", hue: MIXED_HUE, label: "y" });
     row.append(this.focusInput.element);
     if (this.residual) {

@@ -147,6 +147,11 @@ function maskRepeat(mask, c, taps) {
   return out;
 }
 
+/** The vector's name: z, the depthwise output, in a separable layer; x, the maps it mixes, in a block. */
+function vectorName(frame) {
+  return frame.stage.blockName ? "x" : "z";
+}
+
 function pointwiseHtml(frame, header) {
   const vector = frame.array("vector").data; // (C*M,)
   const products = frame.array("products"); // (C*M, O)
@@ -155,9 +160,14 @@ function pointwiseHtml(frame, header) {
   const m = header.channel_multiplier;
   const i = frame.scalar("i");
   const j = frame.scalar("j");
+  const z = vectorName(frame);
+  const vectorTitle = escapeHtml(frame.stage.blockName ? t("blocks.play.vector") : t("arith.vector"));
+  // Many outputs (a block's expand: 4 inputs, 24 outputs) would make a table wider than the
+  // panel: one row per output then, the products of c across it.
+  if (outs > rows && outs > 8) return pointwiseByOutputHtml({ vector, products, outputs, rows, outs, m, i, j, z, vectorTitle });
   let html = '<table class="arith-matrix" data-role="pointwise"><thead><tr>';
-  html += `<th scope="col">${escapeHtml(t("arith.vector"))} z[${i}, ${j}, c]</th>`;
-  for (let k = 0; k < outs; k++) html += `<th scope="col">${escapeHtml(t("arith.pointwise_row", { k }))}: z·p[c, ${k}]</th>`;
+  html += `<th scope="col">${vectorTitle} ${z}[${i}, ${j}, c]</th>`;
+  for (let k = 0; k < outs; k++) html += `<th scope="col">${escapeHtml(t("arith.pointwise_row", { k }))}: ${z}·p[c, ${k}]</th>`;
   html += "</tr></thead><tbody>";
   for (let a = 0; a < rows; a++) {
     html += `<tr class="${hueClass(Math.floor(a / m))}"><th scope="row" data-role="vector" data-value="${exact(vector[a])}">` +
@@ -171,6 +181,23 @@ function pointwiseHtml(frame, header) {
   }
   html += "</tr></tfoot></table>";
   return html;
+}
+
+/** The pointwise table turned: the vector across the top, one row per output k, its sum last. */
+function pointwiseByOutputHtml({ vector, products, outputs, rows, outs, m, i, j, z, vectorTitle }) {
+  let html = '<table class="arith-matrix by-output" data-role="pointwise"><thead><tr>';
+  html += `<th scope="col">${vectorTitle} ${z}[${i}, ${j}, c]</th>`;
+  for (let a = 0; a < rows; a++) {
+    html += `<th scope="col" class="${hueClass(Math.floor(a / m))}" data-role="vector" data-value="${exact(vector[a])}">` +
+      `<span class="row-index">c=${a}</span> ${escapeHtml(formatNumber(vector[a]))}</th>`;
+  }
+  html += `<th scope="col">Σ = out[${i}, ${j}, k]</th></tr></thead><tbody>`;
+  for (let k = 0; k < outs; k++) {
+    html += `<tr><th scope="row">${escapeHtml(t("arith.pointwise_row", { k }))}: ${z}·p[c, ${k}]</th>`;
+    for (let a = 0; a < rows; a++) html += cellHtml(products.data[a * outs + k]).replace("<td", '<td data-role="product"');
+    html += `<td data-role="outputs" data-value="${exact(outputs[k])}">${escapeHtml(formatNumber(outputs[k]))}</td></tr>`;
+  }
+  return `${html}</tbody></table>`;
 }
 
 /** The current step's formula with its indices filled in. */
@@ -206,5 +233,6 @@ export function formulaText(frame, header) {
     return `${named(body)}   ${t("formula.sum_over_std", { cg, kh, kw })}   ${geometry}`;
   }
   const cm = frame.array("vector").shape[0];
-  return `${t("formula.pointwise", { i, j })}   ${t("formula.sum_over_pw", { cm, last: header.out_channels - 1 })}`;
+  const formula = frame.stage.blockName ? "formula.pointwise_block" : "formula.pointwise";
+  return `${t(formula, { i, j })}   ${t("formula.sum_over_pw", { cm, last: header.out_channels - 1 })}`;
 }

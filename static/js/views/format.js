@@ -17,6 +17,23 @@ export function formatNumber(v, digits = 4) {
   return (v < 0 ? MINUS : "") + text;
 }
 
+/** `v` to at most `decimals` decimal places (−0.0034 to two: "0"): a cell's short form. */
+export function formatFixed(v, decimals) {
+  return formatNumber(Number(v.toFixed(decimals)), 15);
+}
+
+/**
+ * The forms a grid cell may show a number in, fullest first: `digits` significant digits, fewer
+ * down to two, then two and one decimals (a block's 1×1 weight −0.003399 fits no cell at four
+ * significant digits). A grid takes the first whose widest text fits its cells.
+ */
+export function numberForms(digits) {
+  const forms = [];
+  for (let d = digits; d >= 2; d--) forms.push((v) => formatNumber(v, d));
+  forms.push((v) => formatFixed(v, 2), (v) => formatFixed(v, 1));
+  return forms;
+}
+
 /** Exact value for data attributes and tests (round-trips through Number()). */
 export function exact(v) {
   return String(v);

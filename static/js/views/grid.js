@@ -3,7 +3,7 @@
 // it is given; it never derives a value.
 import { canvasColors } from "./theme.js";
 import { LUT, lutIndex, textColor } from "./colors.js";
-import { formatNumber } from "./format.js";
+import { formatNumber, numberForms } from "./format.js";
 import { NUMBER_FONT, numberFont } from "./layout.js";
 import { registerGrid } from "./legibility.js";
 
@@ -202,15 +202,21 @@ export class Heatmap {
 
   drawNumbers(kinds, numbers, max) {
     const { cols, cell, context } = this;
-    const texts = [];
-    const digits = this.digits();
-    for (let p = 0; p < kinds.length; p++) {
-      if (kinds[p] === 0) texts.push([p, formatNumber(numbers[p], digits)]);
-      else if (kinds[p] === 2) texts.push([p, "0"]);
+    // The cell carries a short form when the full one does not fit (a block's 1×1 weight
+    // −0.003399); the arithmetic panel keeps the exact values.
+    let texts = [];
+    for (const form of numberForms(this.digits())) {
+      texts = [];
+      for (let p = 0; p < kinds.length; p++) {
+        if (kinds[p] === 0) texts.push([p, form(numbers[p])]);
+        else if (kinds[p] === 2) texts.push([p, "0"]);
+      }
+      this.numberForm = form;
+      const widest = texts.reduce((best, [, text]) => (text.length > best.length ? text : best), "");
+      if (this.chooseFont(widest ? [widest] : [])) break;
     }
     this.numberTexts = [];
-    const widest = texts.reduce((best, [, text]) => (text.length > best.length ? text : best), "");
-    if (!this.chooseFont(widest ? [widest] : [])) return;
+    if (!this.font) return;
     context.font = this.fontSpec;
     context.textAlign = "center";
     context.textBaseline = "middle";
@@ -246,13 +252,13 @@ export class Heatmap {
     const { cols, cell, context } = this;
     context.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
     const numbers = this.font > 0;
-    const digits = this.digits();
+    const form = this.numberForm ?? ((v) => formatNumber(v, this.digits()));
     if (numbers) {
       // A new number wider than the cell at this size: repaint the whole grid at a size that fits.
       context.font = this.fontSpec;
       for (let p = from; p < to; p++) {
         const i = Math.floor(p / cols);
-        if (context.measureText(formatNumber(value(i, p - i * cols), digits)).width > cell - 6) return false;
+        if (context.measureText(form(value(i, p - i * cols))).width > cell - 6) return false;
       }
       context.textAlign = "center";
       context.textBaseline = "middle";
@@ -278,7 +284,7 @@ export class Heatmap {
         if (j < cols - 1) context.fillRect(x + cell - back, y, width, cell);
       }
       if (numbers) {
-        const text = formatNumber(v, digits);
+        const text = form(v);
         context.fillStyle = textColor(v, max);
         context.fillText(text, j * cell + cell / 2, i * cell + cell / 2 + 1);
         this.numberTexts.push([p, text]);

@@ -69,7 +69,7 @@ export class PointwiseView extends StageView {
     inputs.append(inputMaps);
 
     const mix = el("div", "pw-mix");
-    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t("arith.vector") });
+    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t(this.stage.blockName ? "blocks.play.vector" : "arith.vector") }); // a block's input is x
     const matrix = new Heatmap({
       rows: CM, cols: O, cell: mixCell, className: "matrix", label: t("stage.matrix"),
       onCell: this.handlers.onPointwiseCell ? (a, k) => this.handlers.onPointwiseCell(a, k) : null,
