@@ -22,8 +22,9 @@ function decodeAll(value) {
  */
 function nameInputs(view, previous, channels) {
   const title = view.root.querySelector(".pw-inputs .column-title");
-  // z a, not "z a = a·1+0": a block's 1×1 stage mixes maps, not a depthwise stage's branches.
-  for (const [a, map] of (view.inputs || []).entries()) map.setLabel(`z ${a}`);
+  // x a, as the formula and the focus view name it (Σ x[i, j, c]): a block's 1×1 stage mixes
+  // its input maps, not a depthwise stage's branches (z, in the lessons).
+  for (const [a, map] of (view.inputs || []).entries()) map.setLabel(`x ${a}`);
   if (!title) return;
   title.textContent = t(previous ? "blocks.play.mixes" : "blocks.play.mixes_input", { n: channels });
 }
