@@ -14,12 +14,14 @@ instead, for the tests that prove the fork server changes nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import select
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,28 @@ def run_fresh(source: str, folder: Path) -> SnippetResult:
     if completed.returncode != 0:
         return SnippetResult(False, log, None, None)
     return SnippetResult(True, log, np.load(result), None)
+
+
+def importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def snippet_servers(libraries: dict[str, str], skip_reason: str
+                    ) -> Iterator[dict[str, SnippetServer]]:
+    """A module fixture's body: one fork server per language (``language -> library``), ready,
+    closed afterwards. TF and Keras are the point (skipped with ``skip_reason`` without them);
+    without torch its languages are left out (those snippets skip with a warning line)."""
+    import pytest
+
+    for module in ("tensorflow", "keras"):
+        if not importable(module):
+            pytest.skip(skip_reason)
+    started = {language: SnippetServer(library) for language, library in libraries.items()
+               if library != "torch" or importable("torch")}
+    try:
+        for server in started.values():
+            server.wait_ready()
+        yield started
+    finally:
+        for server in started.values():
+            server.close()

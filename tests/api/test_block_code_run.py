@@ -11,7 +11,6 @@ of ``test_snippets_run.py``).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from app.api.blocks import BlockFields, block_input, build_block
 from app.main import create_app
 from app.settings import Settings
 from tests.references import REASON
-from tests.snippet_runner import SnippetServer
+from tests.snippet_runner import SnippetServer, snippet_servers
 
 pytestmark = pytest.mark.tf
 
@@ -50,19 +49,7 @@ BLOCKS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, SnippetServer]]:
-    for module in ("tensorflow", "keras"):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(REASON)
-    languages = ["keras"] + (["pytorch"] if importlib.util.find_spec("torch") else [])
-    started = {language: SnippetServer({"keras": "keras", "pytorch": "torch"}[language])
-               for language in languages}
-    try:
-        for server in started.values():
-            server.wait_ready()
-        yield started
-    finally:
-        for server in started.values():
-            server.close()
+    yield from snippet_servers({"keras": "keras", "pytorch": "torch"}, REASON)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,13 @@ from app.teaching import codegen
 from tests.api.helpers import OP_PATHS, decoded
 from tests.engine.test_ops import draw_tf_case, draw_torch_case
 from tests.references import REASON
-from tests.snippet_runner import SnippetResult, SnippetServer, run_fresh
+from tests.snippet_runner import (
+    SnippetResult,
+    SnippetServer,
+    importable,
+    run_fresh,
+    snippet_servers,
+)
 
 pytestmark = pytest.mark.tf
 
@@ -43,29 +49,11 @@ FILTER_NAMES = {"conv2d": ("filters",), "depthwise_conv2d": ("filter",),
                 "separable_conv2d": ("depthwise_filter", "pointwise_filter")}
 
 
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, SnippetServer]]:
     """The fork servers, importing their libraries side by side. TF and Keras are this
     module's point; without torch the PyTorch snippets are skipped (with a warning line)."""
-    for module in ("tensorflow", "keras"):
-        if not _importable(module):
-            pytest.skip(REASON)
-    languages = [language for language, library in LIBRARIES.items()
-                 if library != "torch" or _importable("torch")]
-    started = {language: SnippetServer(LIBRARIES[language]) for language in languages}
-    try:
-        for server in started.values():
-            server.wait_ready()
-        yield started
-    finally:
-        for server in started.values():
-            server.close()
+    yield from snippet_servers(LIBRARIES, REASON)
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +280,7 @@ def test_separable_snippet_explains_its_one_bias(servers, api) -> None:
 def test_the_seed_snippets_run_in_a_fresh_interpreter(api, language: str, tmp_path) -> None:
     """The fork server changes nothing: a brand-new ``python -I`` gets the same answer."""
     module = {"tf": "tensorflow", "keras": "keras", "pytorch": "torch"}[language]
-    if not _importable(module):
+    if not importable(module):
         pytest.skip(f"{module} is not importable: skipped")
     body = {key: value for key, value in examples.CODE.items() if key != "op"}
     body = {**body, "data_format": "NCHW",
