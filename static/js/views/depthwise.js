@@ -5,7 +5,7 @@ import { t } from "../core/i18n.js";
 import { Heatmap } from "./grid.js";
 import { anchor, at, el, pagerBar, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath } from "./common.js";
 import { LaneView } from "./lanes.js";
-import { captionBox, columnsFor, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
+import { captionBox, columnsFor, focusShare, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class DepthwiseView extends LaneView {
   constructor(root, store, stage, handlers = {}) {
@@ -94,13 +94,14 @@ export class DepthwiseView extends LaneView {
       // The grids cannot carry numbers: the focus view does, beside or under the lanes.
       // Its cells: a little above the minimum when there is room for that beside or under the lanes.
       // Each placement at the largest focus cell it allows (a tall title or sum shrinks a column's cells).
+      const share = focusShare();
       const largest = (orientation, fits) => {
         let cell = focus.cellFor(1.3);
         while (cell > focus.cellFor(1) && !fits(focus.size(cell, orientation))) cell -= 1;
         return cell;
       };
-      const columnFc = largest("column", (c) => c.width < width * 0.45 && c.height <= height);
-      const rowFc = largest("row", (r) => r.height < height * 0.45 && r.width <= width);
+      const columnFc = largest("column", (c) => c.width < width * share && c.height <= height);
+      const rowFc = largest("row", (r) => r.height < height * share && r.width <= width);
       const column = focus.size(columnFc, "column");
       const row = focus.size(rowFc, "row");
       const compactFc = focus.cellFor(1);
@@ -110,14 +111,17 @@ export class DepthwiseView extends LaneView {
         if (next.compact && compactBox.width < width * 0.6 && compactBox.height <= height) {
           options.push(withMode(next, () => ({ ...best(C, width - compactBox.width - 16, height), focus: "compact" })));
         }
-        if (column.width < width * 0.45 && column.height <= height) {
+        if (column.width < width * share && column.height <= height) {
           options.push(withMode(next, () => ({ ...best(C, width - column.width - 16, height), focus: "column" })));
         }
-        if (row.height < height * 0.45 && row.width <= width) {
+        if (row.height < height * share && row.width <= width) {
           options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
         }
         if (!options.length) options.push(withMode(next, () => ({ ...best(C, width, height - row.height - 12), focus: "row" })));
-        return options.reduce((a, b) => (score(b) > score(a) ? b : a));
+        // Zoomed in, the focus view's numbers are what the class reads: its larger cell first.
+        const fcOf = (option) => ({ compact: compactFc, column: columnFc, row: rowFc })[option.focus];
+        const better = (a, b) => (zoom > 1 && score(a) && score(b) && fcOf(a) !== fcOf(b) ? fcOf(b) > fcOf(a) : score(b) > score(a));
+        return options.reduce((a, b) => (better(a, b) ? b : a));
       };
       const short = placed({ kernels: true, short: true });
       const bare = placed({ kernels: false, short: true });

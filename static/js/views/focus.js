@@ -37,9 +37,14 @@ export class FocusView {
     this.sumCaption = sumCaption;
   }
 
-  /** Cell size for readable numbers, a little above the minimum when there is room. */
+  /**
+   * Cell size for readable numbers: `boost` 1 is the smallest readable cell (the floor a
+   * view shrinks to when nothing larger fits); above 1, a little above the size the zoom
+   * asks for (zoomed in, the class reads larger numbers here).
+   */
   cellFor(boost = 1.15) {
-    return cellForFont(Math.ceil(readability().minFont * boost), this.texts);
+    const { minFont, focusFont } = readability();
+    return cellForFont(Math.ceil(boost <= 1 ? minFont : focusFont * boost), this.texts);
   }
 
   /** {width, height} of the view at cell `fc`: "column" stacks window over kernel, "row" puts them side by side. */
@@ -65,16 +70,17 @@ export class FocusView {
       // with + between them, the sum under them; the title only for screen readers.
       const line = Math.ceil(readability().labelFont * 2 * 1.25);
       return {
-        width: 2 * gridW + OPERATOR + 2 * 12 + 28,
-        height: channels * gridH + (channels - 1) * (OPERATOR + 8) + line + 8 + 24,
+        width: 2 * gridW + operator + 2 * 12 + 28,
+        height: channels * gridH + (channels - 1) * (operator + 8) + line + 8 + 24,
       };
     }
     if (orientation === "column") {
       // Per channel: window over kernel; channels side by side; the sum under them.
-      const width = channels * gridW + (channels - 1) * (2 * GAP + OPERATOR) + 28;
+      // The + between channels is 1.5× the label size (it widens with the zoom).
+      const width = channels * gridW + (channels - 1) * (2 * GAP + operator) + 28;
       return { width, height: titleH(width) + 2 * gridH + operator + sum + 36 };
     }
-    const width = channels * (2 * gridW + OPERATOR + GAP) + OPERATOR + sumW + 28;
+    const width = channels * (2 * gridW + operator + GAP) + operator + sumW + 28;
     return { width, height: titleH(width) + gridH + 28 };
   }
 

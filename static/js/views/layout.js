@@ -9,13 +9,16 @@ const state = {
   presenting: false,
   zoom: 1,
   minFont: 11,
+  focusFont: 11,
   maxFont: 22,
   labelFont: 12,
+  barFont: 12,
 };
 
 /**
  * Set the reading conditions from the mode and the viewport (CSS px):
- * presenter numbers are at least max(14, height / 60) px (18 px at 1080 rows).
+ * presenter numbers are at least max(14, height / 60) px (18 px at 1080 rows); zoomed in,
+ * the focus view asks for that times the zoom (focusFont).
  */
 export function setReadability({ presenting, zoom = 1, viewportHeight = window.innerHeight }) {
   state.presenting = presenting;
@@ -23,19 +26,37 @@ export function setReadability({ presenting, zoom = 1, viewportHeight = window.i
   if (presenting) {
     const base = Math.max(14, Math.round(viewportHeight / 60));
     state.minFont = base;
+    // The zoom asks for larger numbers where the class reads them (the focus view); the
+    // readable minimum stays the floor when a zoomed view cannot fit.
+    state.focusFont = Math.max(base, Math.round(base * zoom));
     state.maxFont = Math.round(base * 2.6 * zoom);
-    state.labelFont = Math.round(Math.max(15, viewportHeight / 48) * zoom);
+    state.barFont = Math.round(Math.max(15, viewportHeight / 48));
+    state.labelFont = Math.round(state.barFont * zoom);
   } else {
     state.minFont = 11;
+    state.focusFont = 11;
     state.maxFont = 22;
     state.labelFont = 12;
+    state.barFont = 12;
   }
   document.documentElement.style.setProperty("--stage-label", `${state.labelFont}px`);
+  // The stage bar (tabs, legends, formula, zoom buttons) grows with the screen, not the zoom:
+  // zoomed in, the rows it would take belong to the stage.
+  document.documentElement.style.setProperty("--bar-label", `${state.barFont}px`);
   document.documentElement.style.setProperty("--stage-zoom", String(zoom));
 }
 
 export function readability() {
   return state;
+}
+
+/**
+ * The share of the stage's width (beside the lanes) or height (under them) the focus view
+ * may take: zoomed in, the numbers the class reads are worth more of the screen than the
+ * lanes' colours.
+ */
+export function focusShare() {
+  return state.presenting ? Math.min(0.62, 0.45 * Math.max(1, state.zoom)) : 0.45;
 }
 
 export const NUMBER_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';

@@ -6,7 +6,7 @@ import { MIXED_HUE } from "./colors.js";
 import { Heatmap, svgElement } from "./grid.js";
 import { anchor, at, el, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath } from "./common.js";
 import { LaneView } from "./lanes.js";
-import { captionBox, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
+import { captionBox, focusShare, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
 
 export class StandardView extends LaneView {
   constructor(root, store, stage, handlers = {}) {
@@ -30,7 +30,7 @@ export class StandardView extends LaneView {
     const Cg = this.groupIn;
     const [, hp, wp] = this.padded.shape;
     this.area = [width, height];
-    const { presenting } = readability();
+    const { presenting, zoom } = readability();
     const cap = maxCell ?? (presenting ? 240 : 110);
     const label = labelHeight();
     const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
@@ -72,40 +72,52 @@ export class StandardView extends LaneView {
     const focus = this.focusView(Cg, kText, O - 1);
     let plan = { ...best(width, height), focus: null };
     const score = (candidate) => (candidate.fallback ? 0 : candidate.cell);
-    if (plan.fallback || !numberFont(plan.cell, inputTexts)) {
+    // Zoomed in, lanes whose numbers come out smaller than the zoom asks (their captions took
+    // the room) hand the numbers to the focus view, which draws them at the zoomed size.
+    const zoomedOut = zoom > 1 && numberFont(plan.cell, inputTexts) < readability().focusFont;
+    if (plan.fallback || !numberFont(plan.cell, inputTexts) || zoomedOut) {
+      const share = focusShare();
       const allowed = (fc) => {
         const c = focus.size(fc, "column");
         const r = focus.size(fc, "row");
-        return (c.width < width * 0.45 && c.height <= height) || (r.height < height * 0.45 && r.width <= width);
+        return (c.width < width * share && c.height <= height) || (r.height < height * share && r.width <= width);
       };
       let fc = focus.cellFor(1.3);
       while (fc > focus.cellFor(1) && !allowed(fc)) fc -= 1;
       const column = focus.size(fc, "column");
       const row = focus.size(fc, "row");
       const options = [];
-      if (column.width < width * 0.45 && column.height <= height) options.push({ ...best(width - column.width - 16, height), focus: "column" });
-      if (row.height < height * 0.45 && row.width <= width) options.push({ ...best(width, height - row.height - 16), focus: "row" });
-      if (!options.length) options.push({ ...best(width, height - row.height - 16), focus: "row" });
+      if (column.width < width * share && column.height <= height) options.push({ ...best(width - column.width - 16, height), focus: "column" });
+      if (row.height < height * share && row.width <= width) options.push({ ...best(width, height - row.height - 16), focus: "row" });
+      // A row wider than the stage (zoomed in, its captions grow) does not fit: it scores 0,
+      // and compact lanes beside a focus view that stacks its channels come first.
+      const rowOverflows = !options.length && row.width > width;
+      if (!options.length) options.push({ ...best(width, height - row.height - 16), focus: "row", ...(rowOverflows ? { fallback: true } : {}) });
       const withFocus = { ...options.reduce((x, y) => (score(y) > score(x) ? y : x)), fc };
       // No room for the focus view beside lanes that fit: the lanes, without it.
-      plan = !score(withFocus) && score(plan) ? plan : withFocus;
+      const lanesOnly = plan;
+      plan = !score(withFocus) && score(plan) && !rowOverflows ? plan : withFocus;
       // Still nothing fits (the stage between the settings and the lesson and quiz panels):
       // compact lanes of inputs, colours only, beside a focus view that carries the kernels.
       // Not on a phone (it scrolls down).
-      if (!score(plan) && width >= 480) {
-        const fcCompact = focus.cellFor(1);
+      // Zoomed in, compact lanes are also tried when their focus view draws larger numbers.
+      if ((!score(plan) || (zoom > 1 && !plan.compact)) && width >= 480) {
+        let fcCompact = focus.cellFor(1.3);
+        const fitsCompact = (b) => b.width < width * 0.6 && b.height <= height;
+        while (fcCompact > focus.cellFor(1) && !fitsCompact(focus.size(fcCompact, "compact"))) fcCompact -= 1;
         const box = focus.size(fcCompact, "compact");
         if (box.width < width * 0.6 && box.height <= height) {
           compact = true;
           wireGap = 36;
           const candidate = { ...best(width - box.width - 16, height), focus: "compact", fc: fcCompact, compact: true };
-          if (score(candidate)) plan = candidate;
+          if (score(candidate) && (!score(plan) || candidate.fc > plan.fc)) plan = candidate;
           else {
             compact = false;
             wireGap = 90;
           }
         }
       }
+      if (!score(plan) && score(lanesOnly)) plan = lanesOnly;
     }
     const { cell, lc: columns } = plan;
     this.plan = plan;
@@ -161,8 +173,15 @@ export class StandardView extends LaneView {
     this.show(layout, focus, plan);
     this.wires = wireLayer(main);
     sizeWireLayer(this.wires, main);
-    this.kernelAnchors = this.lanes.map((lane) => anchor((lane.kernel || lane.input).body, main, "right"));
-    this.outputAnchors = this.outputs.map((map) => anchor(map.body, main, "left"));
+    this.main = main;
+    this.inputsBox = inputs;
+    // The layout may still settle after this (presenter mode's panels close, fonts load): the
+    // wires follow the boxes they join.
+    this.wireWatch?.disconnect();
+    this.wireWatch = new ResizeObserver(() => {
+      if (this.activeOutput >= 0 && this.main === main && main.isConnected) this.drawWires();
+    });
+    for (const box of [main, inputs, outputs]) this.wireWatch.observe(box);
   }
 
   render(frame) {
@@ -196,13 +215,46 @@ export class StandardView extends LaneView {
     }
   }
 
+  /**
+   * Where the wires start and end, measured when they are drawn (the layout settles after
+   * build: canvases take their sizes, the stage centres). The wires run under the lanes: from
+   * a kernel in the middle of a group they would show only as fragments between the lanes
+   * they pass under, so each starts at the inputs' right edge, level with its kernel (lanes
+   * side by side a few px apart), and is whole.
+   */
+  measureWires() {
+    const { main } = this;
+    sizeWireLayer(this.wires, main);
+    const edge = this.inputsBox.getBoundingClientRect().right - main.getBoundingClientRect().left + 2;
+    const level = new Map();
+    this.kernelAnchors = this.lanes.map((lane) => {
+      const point = anchor((lane.kernel || lane.input).body, main, "right");
+      const row = Math.round(point.y);
+      const seen = level.get(row) || 0;
+      level.set(row, seen + 1);
+      return { x: Math.max(point.x, edge), y: point.y + seen * 8 };
+    });
+    this.outputAnchors = this.outputs.map((map) => anchor(map.body, main, "left"));
+  }
+
+  /** The active output's wires: one from each lane of its group. */
+  drawWires() {
+    const o = this.activeOutput;
+    this.wires.replaceChildren();
+    this.measureWires();
+    this.lanes.forEach((lane, c) => {
+      if (lane.group !== this.activeGroup) return;
+      svgElement("path", { class: "wire active", d: wirePath(this.kernelAnchors[c], this.outputAnchors[o]) }, this.wires);
+    });
+  }
+
   showOutput(o, g, scales) {
     const previous = this.activeOutput;
     this.activeOutput = o;
     this.activeGroup = g;
     if (previous >= 0) this.outputs[previous].element.classList.remove("active");
     this.outputs[o].element.classList.add("active");
-    this.wires.replaceChildren();
+    this.drawWires();
     this.lanes.forEach((lane, c) => {
       const active = lane.group === g;
       lane.element.classList.toggle("active", active);
@@ -211,7 +263,6 @@ export class StandardView extends LaneView {
         const slice = c - g * this.groupIn;
         lane.kernel?.setLabel(t("stage.kernel_std", { o, c: slice }));
         lane.kernel?.draw((di, dj) => at(this.weight, o, slice, di, dj), scales.weights, `${o}|${scales.weights}`);
-        svgElement("path", { class: "wire active", d: wirePath(this.kernelAnchors[c], this.outputAnchors[o]) }, this.wires);
       } else {
         lane.kernel?.setLabel("");
         lane.kernel?.draw(() => null, scales.weights, `idle|${scales.weights}`);
