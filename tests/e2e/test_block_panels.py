@@ -138,20 +138,14 @@ def test_the_wide_blocks_stages_fit_a_1280x720_screen(browser, page_server) -> N
     """MobileNetV2's t = 6 on 4 channels (24 wide channels) at 1280×720, not presenting: every
     stage, the project stage's 24-row mix too (views/pointwise.js), inside the stage, nothing
     scrolling, no number under 11 px (tests/e2e/test_block_stage.py's measure)."""
-    from tests.e2e.test_block_stage import CONFIGS, DRAWN, MEASURE
+    from tests.e2e.test_block_stage import CONFIGS, MEASURE, open_block_step
 
     block, stages = CONFIGS["wide"]
     frames = _demo(browser, page_server, 1280, 720)
     demo = next(frames)
     try:
         for name, step in stages.items():
-            demo.page.goto(f"{page_server}/#{block}&step={step}")
-            demo.page.wait_for_selector("body[data-ready]")
-            demo.page.wait_for_function(DRAWN)
-            demo.page.wait_for_function(
-                "step => document.querySelector('#stage-view').dataset.drawnStep === String(step)",
-                arg=step)
-            demo.page.wait_for_timeout(250)  # a resize settles (the stage rebuilds after 120 ms)
+            open_block_step(demo.page, f"{page_server}/#{block}&step={step}", step)
             demo.screenshot(f"block-stage-wide-{name}-1280x720")
             found = demo.page.evaluate(MEASURE)
             assert found["current"] == name

@@ -149,6 +149,17 @@ CASES = [("1280x720-present", "classroom"), ("1920x1080-present", "classroom"),
 POINTWISE = {"expand", "project"}
 
 
+def open_block_step(page, url: str, step: int) -> None:
+    """Open a block's URL and wait until ``step`` is drawn and the layout has settled."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_function(DRAWN)
+    page.wait_for_function(
+        "step => document.querySelector('#stage-view').dataset.drawnStep === String(step)",
+        arg=step)
+    page.wait_for_timeout(250)  # a resize settles (the stage rebuilds after 120 ms)
+
+
 @pytest.mark.parametrize(("screen", "config"), CASES)
 def test_every_stage_of_the_block_is_on_screen_and_readable(browser, page_server, screen, config
                                                             ) -> None:
@@ -159,13 +170,7 @@ def test_every_stage_of_the_block_is_on_screen_and_readable(browser, page_server
     try:
         for name, step in stages.items():
             query = "&".join(part for part in (block, extra, f"step={step}") if part)
-            demo.page.goto(f"{page_server}/#{query}")
-            demo.page.wait_for_selector("body[data-ready]")
-            demo.page.wait_for_function(DRAWN)
-            demo.page.wait_for_function(
-                "step => document.querySelector('#stage-view').dataset.drawnStep === String(step)",
-                arg=step)
-            demo.page.wait_for_timeout(250)  # a resize settles (the stage rebuilds after 120 ms)
+            open_block_step(demo.page, f"{page_server}/#{query}", step)
             demo.screenshot(f"block-stage-{config}-{name}-{screen}")
             found = demo.page.evaluate(MEASURE)
             where = f"{name} of the {config} block at {screen}"
