@@ -97,7 +97,7 @@ def test_presenter_block_captions_grow_with_the_stage_labels(
     browser: object, page_server: str, width: int, height: int, label: int
 ) -> None:
     with screen(browser, page_server, width, height) as demo:
-        for stages_down, stage in [(6, "project"), (8, "add")]:
+        for stages_down, stage in [(6, "project")]:
             open_block_stage(demo, stages_down)
             demo.screenshot(f"review-captions-{stage}-{width}")
             found = demo.page.evaluate("""() => [...document.querySelectorAll('#stage-view .column-title')]
