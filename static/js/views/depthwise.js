@@ -5,7 +5,7 @@ import { t } from "../core/i18n.js";
 import { Heatmap } from "./grid.js";
 import { anchor, at, el, pagerBar, scrollIntoViewIfNeeded, sizeWireLayer, wireLayer, wirePath } from "./common.js";
 import { LaneView } from "./lanes.js";
-import { captionBox, columnsFor, focusShare, labelHeight, labelWidth, numberFont, readability } from "./layout.js";
+import { captionBox, columnsFor, focusShare, labelHeight, labelWidth, numberFont } from "./layout.js";
 
 export class DepthwiseView extends LaneView {
   constructor(root, store, stage, handlers = {}) {
@@ -27,12 +27,7 @@ export class DepthwiseView extends LaneView {
    */
   build(width, height, maxCell = null) {
     const { channels: C, multiplier: M, kh, kw, outH, outW } = this;
-    const [, hp, wp] = this.padded.shape;
-    this.area = [width, height];
-    const { presenting, zoom } = readability();
-    const cap = maxCell ?? (presenting ? 240 : 110);
-    const label = labelHeight();
-    const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
+    const { hp, wp, presenting, zoom, cap, label, inLabel } = this.buildArea(width, height, maxCell);
     let outLabelShort = 0;
     for (let o = 0; o < C * M; o++) outLabelShort = Math.max(outLabelShort, labelWidth(this.mapLabel(o, true)));
     // Modes, most informative first: kernels and full captions; short captions; no kernel

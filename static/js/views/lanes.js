@@ -6,6 +6,7 @@ import { channelHue, maxAbs } from "./colors.js";
 import { at, el, StageView } from "./common.js";
 import { FocusView, widestTexts } from "./focus.js";
 import { Heatmap } from "./grid.js";
+import { labelHeight, labelWidth, readability } from "./layout.js";
 
 /**
  * A stage whose window slides over the padded input, one lane per input channel
@@ -25,6 +26,23 @@ export class LaneView extends StageView {
     this.inputMax = maxAbs(this.padded.data);
     this.inputTexts = widestTexts(this.padded.data);
     this.kernelTexts = widestTexts(weights.data);
+  }
+
+  /**
+   * What every lane layout starts from, for a stage area of width × height CSS px: the
+   * padded input's size, the presenter state, the largest cell (`maxCell`, or the mode's
+   * cap), a caption's height and the input lanes' caption width.
+   */
+  buildArea(width, height, maxCell) {
+    const [, hp, wp] = this.padded.shape;
+    this.area = [width, height];
+    const { presenting, zoom } = readability();
+    return {
+      hp, wp, presenting, zoom,
+      cap: maxCell ?? (presenting ? 240 : 110),
+      label: labelHeight(),
+      inLabel: labelWidth(t("stage.in_channel", { q: this.channels - 1 })),
+    };
   }
 
   /** The caption of the window over input channel q (the focus view's first grid). */

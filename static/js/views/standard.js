@@ -28,12 +28,7 @@ export class StandardView extends LaneView {
     const { channels: C, outChannels: O, kh, kw, outH, outW, groups } = this;
     const G = groups;
     const Cg = this.groupIn;
-    const [, hp, wp] = this.padded.shape;
-    this.area = [width, height];
-    const { presenting, zoom } = readability();
-    const cap = maxCell ?? (presenting ? 240 : 110);
-    const label = labelHeight();
-    const inLabel = labelWidth(t("stage.in_channel", { q: C - 1 }));
+    const { hp, wp, presenting, zoom, cap, label, inLabel } = this.buildArea(width, height, maxCell);
     const kText = t("stage.kernel_std", { o: O - 1, c: Cg - 1 });
     const outLabel = labelWidth(t("stage.out_channel", { o: O - 1 }));
     let wireGap = 90;
