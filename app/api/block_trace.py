@@ -180,8 +180,10 @@ def open_block_trace(request: BlockTraceRequest, settings: Settings
     trace = engine.build_block_trace(block, block_input(request))
     encoder = BlockFrameEncoder(request.encoding, request.precision, request.detail, trace)
     widths = encoder.widths(trace)
-    limits.check_stream_bytes(estimate_block_bytes(trace, encoder, widths), settings)
+    estimated = estimate_block_bytes(trace, encoder, widths)
+    limits.check_stream_bytes(estimated, settings)
     chunk_size = max(1, min(request.chunk_size, MAX_CHUNK_VALUES // max(widths.values())))
     config = {name: getattr(request, name) for name in BLOCK_FIELDS}
-    return trace, encoder, encoder.block_header(trace, chunk_size, config, costs), chunk_size
+    return (trace, encoder, encoder.block_header(trace, chunk_size, config, costs), chunk_size,
+            estimated)
 

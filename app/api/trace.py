@@ -10,10 +10,10 @@ generator closed. ``max_stream_bytes`` and ``max_stream_seconds`` are enforced
 again while streaming, ending the stream with an ``error`` event.
 
 A lecture hall sends the same body hundreds of times (app/answers): identical requests in
-flight share one computation (single-flight: every asker gets every line as it is made), and a
-stream is gzipped once (level 6) for every asker, and a finished one is kept in the answer
-store, so the next askers get those bytes without any work. Errors and unfinished streams are
-never kept.
+flight share one computation (single-flight: every asker gets every line as it is made), a
+stream is gzipped once for every asker (level 6, or 1 for a small one), and a finished one is
+kept in the answer store, so the next askers get those bytes without any work. Errors and
+unfinished streams are never kept.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations.
@@ -66,6 +66,7 @@ class TraceStream:
     encoder: FrameEncoder
     header: bytes
     chunk_size: int
+    estimated_bytes: int  # the stream's plain size, from shapes (estimate_bytes)
 
 
 def estimate_bytes(trace: engine.Trace, encoder: FrameEncoder, widths: dict[str, int]) -> int:
@@ -105,9 +106,10 @@ def open_trace(body: JsonBody, settings: Settings) -> TraceStream:
             error, (*configs.KNOWN_FIELDS[prepared.op], "batch_index")
         ) from None
     widths = step_widths(plan, tuple(stage.name for stage in trace.stages), encoder)
-    limits.check_stream_bytes(estimate_bytes(trace, encoder, widths), settings)
+    estimated = estimate_bytes(trace, encoder, widths)
+    limits.check_stream_bytes(estimated, settings)
     chunk_size = max(1, min(request.chunk_size, MAX_CHUNK_VALUES // max(widths.values())))
-    return TraceStream(trace, encoder, encoder.header(trace, chunk_size), chunk_size)
+    return TraceStream(trace, encoder, encoder.header(trace, chunk_size), chunk_size, estimated)
 
 
 def _next_line(items: Iterator[Any], encoder: FrameEncoder) -> bytes | None:
@@ -208,10 +210,13 @@ async def trace(request: Request, body: Annotated[JsonBody, Depends(_BODY)],
 
 # ---------------------------------------------------------------- one computation per class
 
-# Level 6, once per flight: the classroom trace is 1.46 MB plain, 88 kB at level 1 (gzip per
-# client, flushed per line) and 52 kB at level 6 flushed a few times, for 15 ms paid once
-# instead of once per student (README, "Lecture hall").
+# The gzip level by the stream's size, measured (benchmarks/compression.py): a large stream at
+# level 6, once per flight -- the classroom trace is 1.46 MB plain, 90 kB at level 1 and 51 kB
+# at level 6 for 9 ms paid once, not once per student; a small one (a student's own edit,
+# 52 kB plain) at level 1: level 6 would save 2.5 % of its bytes for 55 % more CPU.
 GZIP_LEVEL = 6
+SMALL_GZIP_LEVEL = 1
+SMALL_STREAM_BYTES = 256 * 1024
 # A flight's gzip is flushed (so the client can decode what came) after the header and the
 # first chunk -- the page draws at once -- and then every FLUSH_PLAIN_BYTES of lines, or when
 # FLUSH_SECONDS have passed since the last flush (a slow trace still streams).
@@ -237,11 +242,13 @@ async def answers(request: Request) -> tuple[AnswerStore, SingleFlight]:
 
 async def produce(body: JsonBody, settings: Settings, store: AnswerStore, key: str
                   ) -> AsyncIterator[bytes]:
-    """One trace as gzip segments (run once per flight): each segment ends at a flush, so a
-    client decodes every line it has received; joined, they are one gzip file, kept in the
-    store when the stream ends well and fits ``largest_answer_bytes``."""
+    """One trace as gzip segments (run once per flight, at the level its size calls for): each
+    segment ends at a flush, so a client decodes every line it has received; joined, they are
+    one gzip file, kept in the store when the stream ends well and fits
+    ``largest_answer_bytes``."""
     stream = await run_in_threadpool(open_trace, body, settings)
-    packer: Any = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: the gzip format
+    level = GZIP_LEVEL if stream.estimated_bytes >= SMALL_STREAM_BYTES else SMALL_GZIP_LEVEL
+    packer: Any = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: the gzip format
     kept: list[bytes] | None = []
     kept_bytes = 0
     pending: list[bytes] = []

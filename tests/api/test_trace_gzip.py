@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import zlib
 
 import httpx
@@ -20,6 +21,7 @@ from app.api.schemas import TRACE_MODELS, TraceRequest
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_answers import CLASSROOM, HEADERS
+from tests.faults.server import separable_config
 from tests.servers import running_server
 
 WIRE_TARGET_BYTES = 80_000  # issue 14: the page's classroom trace on the wire
@@ -70,3 +72,12 @@ def test_every_segment_decodes_to_whole_lines_and_the_first_is_the_header() -> N
     # Flushed at most every FLUSH_PLAIN_BYTES of lines (plus the line that crossed it).
     assert max(map(len, decoded[2:])) < trace.FLUSH_PLAIN_BYTES + max(
         len(line) + 1 for line in b"".join(decoded).splitlines())
+
+
+def test_the_level_follows_the_streams_size() -> None:
+    """Level 6 for the classroom trace (1.5 MB plain), level 1 for a student's small edit
+    (52 kB), whose bytes level 6 barely shrinks (benchmarks/compression.py): the gzip header's
+    XFL byte says which (4: the fastest level, 0: the default's)."""
+    small = json.dumps({**separable_config(8, 2, 2, 4, seed=1), "precision": 17}).encode()
+    assert segments_of(CLASSROOM)[0][8] == 0
+    assert segments_of(small)[0][8] == 4
