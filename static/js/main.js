@@ -462,14 +462,25 @@ async function refreshCosts() {
       ? [[values.pad_top, values.pad_bottom], [values.pad_left, values.pad_right]] : values.padding,
     dilations: pointwise ? [1, 1] : [values.dh, values.dw],
   };
+  await fillCostPanel(controller, table, chart, () => fetchCosts(shapes, controller.signal),
+    costTableHtml, renderCostChart);
+}
+
+/**
+ * The Cost tab's table and chart from one answer of the server (`fetchAnswer`), unless a newer
+ * request replaced `controller` meanwhile; a failure is said in the table.
+ */
+async function fillCostPanel(controller, table, chart, fetchAnswer, tableHtml, renderChart) {
   try {
+    table.dataset.ready = "false";
     if (!chart.dataset.ready) chart.textContent = t("cost.loading");
-    const [costs, Plotly] = await Promise.all([fetchCosts(shapes, controller.signal), loadPlotly()]);
+    const [answer, Plotly] = await Promise.all([fetchAnswer(), loadPlotly()]);
     if (controller !== costsRequest) return;
-    table.innerHTML = costTableHtml(costs);
+    table.innerHTML = tableHtml(answer);
+    table.dataset.ready = "true";
     if (!chart.dataset.ready) chart.textContent = "";
     chart.dataset.ready = "true";
-    await renderCostChart(Plotly, chart, costs);
+    await renderChart(Plotly, chart, answer);
   } catch (error) {
     if (error.name === "AbortError") return;
     table.textContent = t("cost.unavailable", { message: error.message });
@@ -481,20 +492,8 @@ async function refreshBlockCosts(block, controller, table, chart) {
   if (blockProblems(state.values, PARAMS).length) return;
   chart.setAttribute("aria-label", t("blocks.cost.chart"));
   chart.translate = false; // its bars are named by the stages' identifiers (the API's)
-  try {
-    table.dataset.ready = "false";
-    if (!chart.dataset.ready) chart.textContent = t("cost.loading");
-    const [answer, Plotly] = await Promise.all([runBlock(block, controller.signal), loadPlotly()]);
-    if (controller !== costsRequest) return;
-    table.innerHTML = blockCostTableHtml(answer);
-    table.dataset.ready = "true";
-    if (!chart.dataset.ready) chart.textContent = "";
-    chart.dataset.ready = "true";
-    await renderBlockCostChart(Plotly, chart, answer);
-  } catch (error) {
-    if (error.name === "AbortError") return;
-    table.textContent = t("cost.unavailable", { message: error.message });
-  }
+  await fillCostPanel(controller, table, chart, () => runBlock(block, controller.signal),
+    blockCostTableHtml, renderBlockCostChart);
 }
 
 // Settings panel: collapsible, to give the stage the whole screen when projecting.
