@@ -47,6 +47,14 @@ def settle(demo: Demo) -> None:
     demo.page.wait_for_function("() => window.convlensLegibility().grids.length")
 
 
+def present(demo: Demo, ready: str = "body.presenting") -> None:
+    """As the teacher does: a click on the stage, then P; wait for ``ready`` and the layout."""
+    demo.page.locator("#stage-view").click(position={"x": 5, "y": 5})
+    demo.page.keyboard.press("p")
+    demo.page.wait_for_selector(ready)
+    settle(demo)
+
+
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 @pytest.mark.parametrize(("example", "photo"), [(None, "house"), ("grouped", None)])
 def test_zoom_plus_makes_the_numbers_larger_and_keeps_them_on_screen(
@@ -54,10 +62,7 @@ def test_zoom_plus_makes_the_numbers_larger_and_keeps_them_on_screen(
 ) -> None:
     with screen(browser, page_server, width, height) as demo:
         start(demo, example, photo)
-        demo.page.locator("#stage-view").click(position={"x": 5, "y": 5})
-        demo.page.keyboard.press("p")
-        demo.page.wait_for_selector("body.presenting")
-        settle(demo)
+        present(demo)
         before = demo.page.evaluate(READ)
         assert before["outside"] == [], before
         name = f"review-zoom-{example or photo}-{width}"
@@ -115,10 +120,7 @@ def test_dark_theme_window_shows_on_a_light_input(browser: object, page_server: 
         demo.page.goto(f"{demo.base_url}/#op=separable&height=8&width=8&channels=3&multiplier=2&out=4")
         demo.page.wait_for_selector("body[data-ready]")
         demo.page.get_by_role("combobox", name="Theme").select_option("dark")
-        demo.page.locator("#stage-view").click(position={"x": 5, "y": 5})
-        demo.page.keyboard.press("p")
-        demo.page.wait_for_selector("body.presenting[data-theme='dark']")
-        settle(demo)
+        present(demo, "body.presenting[data-theme='dark']")
         demo.screenshot("review-dark-window")
         found = demo.page.evaluate("""() => {
           const lum = (text) => { const p = text.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number); return (0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]) / 255; };
@@ -142,10 +144,7 @@ def test_dark_theme_window_shows_on_a_light_input(browser: object, page_server: 
 def test_grouped_presenter_wires_are_whole(browser: object, page_server: str) -> None:
     with screen(browser, page_server, 1280, 720) as demo:
         start(demo, "grouped", None)
-        demo.page.locator("#stage-view").click(position={"x": 5, "y": 5})
-        demo.page.keyboard.press("p")
-        demo.page.wait_for_selector("body.presenting")
-        settle(demo)
+        present(demo)
         demo.screenshot("review-grouped-wires")
         found = demo.page.evaluate("""() => {
           const svg = document.querySelector('.std-main svg.wires');
