@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine import ConvPlan
+from app.engine import ConvPlan, array_arguments
 from app.engine.costs import (
     keras_conv2d_cost,
     keras_depthwise_conv2d_cost,
@@ -78,15 +78,6 @@ def _api_shape(op: str, arguments: dict[str, Any], plan: ConvPlan) -> list[int]:
     return shape
 
 
-def _array_names(op: str) -> tuple[str, ...]:
-    return {
-        "conv2d": ("input", "filters"),
-        "depthwise_conv2d": ("input", "filter"),
-        "separable_conv2d": ("input", "depthwise_filter", "pointwise_filter"),
-        "torch_conv2d": ("input", "weight", "bias"),
-    }[op]
-
-
 def _variable(name: str) -> str:
     # ``input`` and ``filter`` are Python builtins.
     return {"input": "x", "filter": "filter_"}.get(name, name)
@@ -98,7 +89,7 @@ def _arrays(arguments: dict[str, Any], op: str, library: str, dtype: str) -> lis
     zeros = {"tf": "tf.zeros", "np": "np.zeros", "torch": "torch.zeros"}[library]
     dtype_text = {"tf": f"tf.{dtype}", "np": repr(dtype), "torch": _TORCH_DTYPE[dtype]}[library]
     lines = []
-    for name in _array_names(op):
+    for name in array_arguments(op):
         array = arguments.get(name)
         if array is None:
             lines.append(f"{_variable(name)} = None")
@@ -262,7 +253,7 @@ def tensorflow(op: str, arguments: dict[str, Any], plan: ConvPlan, dtype: str) -
     lines = _opening(("import tensorflow as tf",), arguments, op, "tf", dtype)
     if op == "torch_conv2d":
         return _tf_torch_conv2d(arguments, plan, lines)
-    names = [_variable(name) for name in _array_names(op)]
+    names = [_variable(name) for name in array_arguments(op)]
     empty = _is_empty(plan)
     if empty and dtype == "float32":
         lines.append(
