@@ -215,9 +215,10 @@ def breakdown(case: Case, x: np.ndarray, filters: np.ndarray, whole: Callable[[]
     else:
         plan = plans.plan_conv2d(x.shape, filters.shape, strides, "SAME")
         weights = filters
-    padded = kernels.pad_input(x, plan.padding)
     sliding = kernels.Sliding(plan.kernel_hw, plan.strides, plan.dilations, plan.output_hw)
-    out = kernels.grouped_conv(padded, weights, plan.groups, sliding)
+    wide = kernels._uses_wide_rows(x.shape, plan.padding, weights.shape, plan.groups, sliding)
+    padded = kernels.pad_input(x, plan.padding, channels_first=wide, spare_rows=int(wide))
+    out = kernels.convolve(x, plan.padding, weights, plan.groups, sliding)
     steps: dict[str, Callable[[], object]] = {
         "the whole call": whole,
         "Python: input and filter checks (`float_array` x2)": lambda: (
@@ -225,17 +226,34 @@ def breakdown(case: Case, x: np.ndarray, filters: np.ndarray, whole: Callable[[]
         "Python: the plan, cached": lambda: plans.plan_conv2d(
             x.shape, filters.shape, strides, "SAME") if case.op == "conv2d" else
             plans.plan_depthwise_conv2d(x.shape, filters.shape, strides, "SAME"),
-        "NumPy: zero-pad": lambda: kernels.pad_input(x, plan.padding),
+        "NumPy: zero-pad" + (", channels first" if wide else ""): lambda: kernels.pad_input(
+            x, plan.padding, channels_first=wide, spare_rows=int(wide)),
         "NumPy: the kernel (`grouped_conv`)": lambda: kernels.grouped_conv(
-            padded, weights, plan.groups, sliding),
+            padded, weights, plan.groups, sliding, channels_first=wide),
         "NumPy: `isfinite(out).all()` (the overflow check)": lambda: np.isfinite(out).all(),
     }
     kh, kw = plan.kernel_hw
     depth = kh * kw * case.input[2]
-    if case.op == "conv2d" and not kernels._uses_row_bands(padded, sliding):
+    (ho, wo), out_channels = plan.output_hw, out.shape[3]
+    if case.op == "conv2d" and wide:
+        width = kernels._wide_width(padded.shape[3], sliding)
+        columns = np.empty((depth, x.shape[0] * ho * width), x.dtype)
+        view = np.lib.stride_tricks.as_strided(  # (kh, kw, C, N, Ho, Wq), stride 1 (the cases)
+            padded, (kh, kw, case.input[2], x.shape[0], ho, width),
+            (padded.strides[2], padded.itemsize, *padded.strides[1::-1], padded.strides[2],
+             padded.itemsize))
+        weight_matrix = filters.reshape(depth, out_channels)  # (kh*kw*C, O)
+        product = columns.T @ weight_matrix  # (N*Ho*Wq, O)
+        steps[f"NumPy: im2col over wide rows, one copy of {columns.size:,} values"] = (
+            lambda: np.copyto(columns.reshape(view.shape), view))
+        steps[f"NumPy: matmul {product.shape[0]}×{depth} @ {depth}×{out_channels} (the "
+              "columns read as a transposed matrix)"] = lambda: columns.T @ weight_matrix
+        steps[f"NumPy: drop the {width - wo} garbage columns of each row (one copy)"] = (
+            lambda: np.ascontiguousarray(product.reshape(-1, ho, width, out_channels)[:, :, :wo]))
+    elif case.op == "conv2d" and not kernels._uses_row_bands(padded, sliding):
         index = kernels._gather_index(padded.shape[1:], sliding, True)  # positions last
         flat = padded.reshape(padded.shape[0], -1)  # (N, Hp*Wp*C)
-        columns = np.take(flat, index, axis=1).reshape(-1, depth, out.shape[1] * out.shape[2])
+        columns = np.take(flat, index, axis=1).reshape(-1, depth, ho * wo)
         matrix = columns[0].T  # (Ho*Wo, kh*kw*C), read by BLAS as a transposed matrix
         weight_matrix = filters.reshape(depth, -1)  # (kh*kw*C, O)
         steps[f"NumPy: im2col, one gather of {columns.size:,} values"] = lambda: np.take(

@@ -19,8 +19,11 @@ engine is fast"):
 - im2col times per-group weights (one batched matmul) for standard and
   grouped convolution.
 
-With stride 1 along the height, im2col is taken along the width only (a row band,
-``kh`` times smaller) and the kernel's rows become ``kh`` matmuls summed.
+Small columns (teaching sizes) come from the wide-row im2col: the input padded channels
+first, each tap's values one long contiguous run of the flattened planes (``convolve``
+chooses the padding's layout, ``_wide_rows_matmul``). Larger ones from the NHWC padding:
+with stride 1 along the height, im2col is taken along the width only (a row band, ``kh``
+times smaller) and the kernel's rows become ``kh`` matmuls summed.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ SHIFTED_BAND_BYTES = 1 << 18
 # im2col along the width only, then one matmul per kernel row, from this many im2col
 # values (32x32x4, 5x5 depthwise: 102 400 values, 187 us against 411 us for the full im2col).
 ROW_BAND_MIN_ELEMENTS = 1 << 16
+# Standard, grouped and block-diagonal depthwise conv take the wide-row im2col (channels
+# first, ``_wide_rows_matmul``) while its columns hold at most this many values (1 MB in
+# float64): 32x32x3 -> 8, 3x3 in 19 us against 40 us for the gather and its matmul.
+WIDE_ROWS_MAX_ELEMENTS = 1 << 17
 
 
 class Sliding(NamedTuple):
@@ -65,20 +72,29 @@ class Sliding(NamedTuple):
     output_hw: tuple[int, int]
 
 
-def pad_input(x: np.ndarray, padding: Padding2D) -> np.ndarray:
+def pad_input(
+    x: np.ndarray, padding: Padding2D, channels_first: bool = False, spare_rows: int = 0
+) -> np.ndarray:
     """Zero-pad the spatial axes (zeros + one slice copy: ``np.pad`` costs 15x more here).
 
     x : ndarray, shape (N, H, W, C)
-    Returns shape (N, H + pad_top + pad_bottom, W + pad_left + pad_right, C).
+    Returns shape (N, Hp, Wp, C), Hp = H + pad_top + pad_bottom, Wp = W + pad_left + pad_right;
+    with ``channels_first`` a new C-contiguous array of shape (N, C, Hp + spare_rows, Wp), the
+    spare rows zeros below the padded image.
     """
-    if not (padding.pad_top or padding.pad_bottom or padding.pad_left or padding.pad_right):
-        return x
     n, h, w, c = x.shape
-    padded = np.zeros(
-        (n, h + padding.pad_top + padding.pad_bottom, w + padding.pad_left + padding.pad_right, c),
-        dtype=x.dtype,
-    )
-    padded[:, padding.pad_top : padding.pad_top + h, padding.pad_left : padding.pad_left + w] = x
+    if not channels_first and not (
+            padding.pad_top or padding.pad_bottom or padding.pad_left or padding.pad_right):
+        return x
+    hp, wp = h + padding.pad_top + padding.pad_bottom, w + padding.pad_left + padding.pad_right
+    rows = slice(padding.pad_top, padding.pad_top + h)
+    columns = slice(padding.pad_left, padding.pad_left + w)
+    if channels_first:
+        padded = np.zeros((n, c, hp + spare_rows, wp), dtype=x.dtype)
+        padded[:, :, rows, columns] = x.transpose(0, 3, 1, 2)
+        return padded
+    padded = np.zeros((n, hp, wp, c), dtype=x.dtype)
+    padded[:, rows, columns] = x
     return padded
 
 
@@ -114,29 +130,60 @@ def tap_view(padded: np.ndarray, tap: tuple[int, int], sliding: Sliding) -> np.n
     return padded[:, row : row + (ho - 1) * sh + 1 : sh, col : col + (wo - 1) * sw + 1 : sw, :]
 
 
+def convolve(
+    x: np.ndarray, padding: Padding2D, weights: np.ndarray, groups: int, sliding: Sliding
+) -> np.ndarray:
+    """Grouped cross-correlation of an unpadded input: the padding's layout is chosen by
+    shape, channels first for the wide-row im2col (``_uses_wide_rows``), else NHWC.
+
+    x : ndarray, shape (N, H, W, C), C = groups * Cg
+    weights : ndarray, shape (kh, kw, Cg, O), O a multiple of groups
+    Returns shape (N, Ho, Wo, O), C-contiguous, dtype of ``x``.
+    """
+    wide = _uses_wide_rows(x.shape, padding, weights.shape, groups, sliding)
+    # Wide: one spare zero row, for the last taps' wide rows run past the last padded row.
+    padded = pad_input(x, padding, channels_first=wide, spare_rows=1 if wide else 0)
+    return grouped_conv(padded, weights, groups, sliding, channels_first=wide)
+
+
 def grouped_conv(
-    padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding
+    padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding,
+    channels_first: bool = False,
 ) -> np.ndarray:
     """Grouped cross-correlation of a padded input.
 
-    padded : ndarray, shape (N, Hp, Wp, C), C = groups * Cg
+    padded : ndarray, shape (N, Hp, Wp, C), C = groups * Cg; with ``channels_first`` (the
+    wide-row im2col, where ``_uses_wide_rows`` says so) (N, C, Hp + 1, Wp), one spare zero row
     weights : ndarray, shape (kh, kw, Cg, O), O a multiple of groups; (kh, kw) is
     ``sliding.kernel_hw``
     Returns shape (N, Ho, Wo, O), dtype of ``padded``.
     """
-    n, _, _, channels = padded.shape
+    n, channels = padded.shape[0], padded.shape[1 if channels_first else 3]
     kh, kw, _, out_channels = weights.shape
     ho, wo = sliding.output_hw
     if n == 0 or ho == 0 or wo == 0 or out_channels == 0:
         return np.zeros((n, ho, wo, out_channels), dtype=padded.dtype)
     if groups == channels and weights.shape[2] == 1:
         depthwise = weights.reshape(kh, kw, channels, out_channels // channels)
-        small = channels <= BLOCK_DIAGONAL_MAX_CHANNELS and (
-            ho * wo * kh * kw * channels <= GATHER_MAX_ELEMENTS)
-        if out_channels >= SHIFTED_MIN_CHANNELS and not small:
-            return _depthwise_shifted(padded, depthwise, sliding)
-        return _depthwise_block_diagonal(padded, depthwise, sliding)
+        if _uses_block_diagonal(depthwise.shape, sliding):
+            return _depthwise_block_diagonal(padded, depthwise, sliding, channels_first)
+        return _depthwise_shifted(padded, depthwise, sliding)
+    if channels_first:
+        return _wide_rows_matmul(padded, weights, groups, sliding)
     return _grouped_im2col(padded, weights, groups, sliding)
+
+
+def _uses_block_diagonal(depthwise_shape: tuple[int, ...], sliding: Sliding) -> bool:
+    """Depthwise by im2col times a block-diagonal weight, not the shifted kernel: one output
+    channel, or a teaching size (C <= 4, small im2col).
+
+    depthwise_shape : (kh, kw, C, M).
+    """
+    kh, kw, channels, multiplier = depthwise_shape
+    ho, wo = sliding.output_hw
+    small = channels <= BLOCK_DIAGONAL_MAX_CHANNELS and (
+        ho * wo * kh * kw * channels <= GATHER_MAX_ELEMENTS)
+    return channels * multiplier < SHIFTED_MIN_CHANNELS or small
 
 
 def _phases(
@@ -317,20 +364,97 @@ def _row_band_matmul(padded: np.ndarray, weights: np.ndarray, sliding: Sliding) 
     return out.reshape(n, ho, wo, out_channels)
 
 
+def _uses_wide_rows(
+    x_shape: tuple[int, ...], padding: Padding2D, weights_shape: tuple[int, ...], groups: int,
+    sliding: Sliding,
+) -> bool:
+    """The wide-row im2col (``_wide_rows_matmul``) while its columns are small: standard and
+    grouped conv, and the block-diagonal depthwise (32x32x3 -> 8, 3x3: 19 us where the NHWC
+    gather and its matmul took 40). Larger columns keep row bands and tap copies, which the
+    API's memory bound counts; the shifted depthwise kernel copies no windows.
+
+    x_shape : (N, H, W, C); weights_shape : (kh, kw, Cg, O).
+    """
+    n, _, width, channels = x_shape
+    kh, kw, group_channels, out_channels = weights_shape
+    ho, wo = sliding.output_hw
+    if n == 0 or ho == 0 or wo == 0 or out_channels == 0:
+        return False
+    if group_channels == 1 and groups == channels and not _uses_block_diagonal(
+            (kh, kw, channels, out_channels // channels), sliding):
+        return False
+    padded_width = width + padding.pad_left + padding.pad_right
+    positions = n * ho * _wide_width(padded_width, sliding)
+    return kh * kw * channels * positions <= WIDE_ROWS_MAX_ELEMENTS
+
+
+def _wide_width(padded_width: int, sliding: Sliding) -> int:
+    """Positions per output row in the wide-row im2col: every padded column ``Wp`` with
+    stride 1 along the width (a tap's values for an output row are then one run of the
+    row), while at most half of them are wasted; else the ``Wo`` output columns."""
+    _, wo = sliding.output_hw
+    return padded_width if sliding.strides[1] == 1 and padded_width <= 2 * wo else wo
+
+
+def _wide_rows_matmul(
+    padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding
+) -> np.ndarray:
+    """Grouped convolution as im2col over wide rows, one (batched) matmul.
+
+    padded : (N, C, Hp + 1, Wp), channels first, C-contiguous, one spare zero row;
+    weights : (kh, kw, Cg, O). Returns a C-contiguous (N, Ho, Wo, O).
+
+    Channels first, tap ``(di, dj)`` at output ``(i, j)`` reads element
+    ``(s_h*i + d_h*di)*Wp + s_w*j + d_w*dj`` of one channel's flattened plane. With stride 1
+    along the width and ``j`` running over all ``Wp`` columns (``_wide_width``), a tap's
+    values for ``Ho`` rows (stride 1 down the height: for the whole output) are one
+    contiguous run, so im2col is a strided view copied in long runs, where the NHWC gather's
+    innermost run is C values. The ``Wp - Wo`` garbage positions per row (reading past the
+    row's end, into the next row or the spare row) are dropped after the matmul.
+    """
+    n, channels, _, padded_width = padded.shape
+    kh, kw, group_channels, out_channels = weights.shape
+    (sh, sw), (dh, dw), (ho, wo) = sliding.strides, sliding.dilations, sliding.output_hw
+    width = _wide_width(padded_width, sliding)
+    image, plane, row, item = (*padded.strides[:3], padded.itemsize)
+    # columns[g, di, dj, c, b, i, j] = the flattened padded[b, g*Cg + c] at
+    # (sh*i + dh*di)*Wp + sw*j + dw*dj (np.ndarray checks every view stays in the buffer).
+    columns_view = np.ndarray(
+        (groups, kh, kw, group_channels, n, ho, width), padded.dtype, padded, 0,
+        (group_channels * plane, dh * row, dw * item, plane, image, sh * row, sw * item),
+    )
+    depth, group_out = kh * kw * group_channels, out_channels // groups
+    columns = np.empty((groups, depth, n * ho * width), dtype=padded.dtype)
+    np.copyto(columns.reshape(columns_view.shape), columns_view)  # (G, kh*kw*Cg, N*Ho*Wq)
+    if groups == 1:
+        # The columns read as a transposed matrix: (N*Ho*Wq, O), each row NHWC already.
+        out = (columns[0].T @ weights.reshape(depth, out_channels)).reshape(
+            n, ho, width, out_channels)
+    else:
+        per_group_weights = weights.reshape(depth, groups, group_out).transpose(1, 0, 2)
+        out = np.matmul(columns.transpose(0, 2, 1), per_group_weights)  # (G, N*Ho*Wq, Og)
+        out = out.reshape(groups, n, ho, width, group_out).transpose(1, 2, 3, 0, 4)
+    if width != wo or groups > 1:
+        out = np.ascontiguousarray(out[:, :, :wo])  # (N, Ho, Wo, [G, Og]), channel g*Og + j
+    return out.reshape(n, ho, wo, out_channels)
+
+
 def _depthwise_block_diagonal(
-    padded: np.ndarray, weights: np.ndarray, sliding: Sliding
+    padded: np.ndarray, weights: np.ndarray, sliding: Sliding, channels_first: bool = False
 ) -> np.ndarray:
     """Depthwise as im2col times a block-diagonal weight.
 
-    padded : (N, Hp, Wp, C); weights : (kh, kw, C, M). Returns (N, Ho, Wo, C*M).
+    padded : (N, Hp, Wp, C), or channels first (N, C, Hp + 1, Wp) for the wide-row im2col;
+    weights : (kh, kw, C, M). Returns (N, Ho, Wo, C*M).
     """
     kh, kw, channels, multiplier = weights.shape
     block = np.zeros((kh * kw, channels, channels, multiplier), dtype=padded.dtype)
     diagonal = np.arange(channels)
     block[:, diagonal, diagonal, :] = weights.reshape(kh * kw, channels, multiplier)
-    return _im2col_matmul(
-        padded, block.reshape(kh, kw, channels, channels * multiplier), sliding
-    )  # (N, Ho, Wo, C*M)
+    block = block.reshape(kh, kw, channels, channels * multiplier)
+    if channels_first:
+        return _wide_rows_matmul(padded, block, 1, sliding)  # (N, Ho, Wo, C*M)
+    return _im2col_matmul(padded, block, sliding)  # (N, Ho, Wo, C*M)
 
 
 def _grouped_im2col(

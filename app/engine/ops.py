@@ -26,10 +26,9 @@ def spatial_stage(x_nhwc: np.ndarray, weights: np.ndarray, plan: plans.ConvPlan)
     x_nhwc : (N, H, W, C); weights : (kh, kw, C/groups, spatial_out_channels).
     Returns (N, Ho, Wo, spatial_out_channels).
     """
-    padded = kernels.pad_input(x_nhwc, plan.padding)
     sliding = kernels.Sliding(plan.kernel_hw, plan.strides, plan.dilations, plan.output_hw)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = kernels.grouped_conv(padded, weights, plan.groups, sliding)
+        out = kernels.convolve(x_nhwc, plan.padding, weights, plan.groups, sliding)
     return finite_result(out)
 
 
