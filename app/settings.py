@@ -32,10 +32,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "info"
-    # The event loop every worker runs: "asyncio" (accepts a burst of new connections in one
-    # turn) or "uvloop" (about 20 % more requests per second, but libuv accepts one connection
-    # per turn, so 300 students connecting at once waited up to 2.8 s; app.web.server).
-    event_loop: str = "asyncio"
+    # The workers' event loop: "auto" (uvloop where installed, else asyncio), "uvloop" or
+    # "asyncio". uvloop's servers accept a whole burst of connections per turn (app.web.loop).
+    event_loop: str = "auto"
     # Largest array (input, filter, output or intermediate), in elements.
     max_elements: int = 1_000_000
     max_kernel_size: int = 15

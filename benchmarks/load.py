@@ -225,9 +225,11 @@ def sample_peak_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
         stop.wait(0.2)
 
 
-def run_once(students: int, workers: int, duration: float, think: float) -> dict[str, object]:
+def run_once(students: int, workers: int, duration: float, think: float,
+             event_loop: str = "asyncio") -> dict[str, object]:
+    environment = {"CONVLENS_EVENT_LOOP": event_loop}
     with tempfile.TemporaryDirectory() as scratch, \
-            proc.running(Path(scratch) / "server.log", workers=workers) as server:
+            proc.running(Path(scratch) / "server.log", environment, workers) as server:
         # One request per worker path before the clock starts (imports, first trace).
         asyncio.run(load(server.url, 2 * workers, 0.1, 0.0))
         idle_rss = proc.rss_bytes(server.pid)
@@ -287,15 +289,16 @@ def table(rows: list[dict[str, object]], duration: float, think: float) -> str:
         f"{_cpu_count()} cores shared by client and server, Accept-Encoding: "
         f"{ACCEPT_ENCODING[0]}.",
         "",
-        "| students | workers | requests | errors | req/s | p50 ms | p99 ms | trace p50 ms "
-        "| trace p99 ms | peak RSS MiB (idle) | server CPU % | client CPU % | CPU ms/request "
-        "| students/core at 60 % |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: |",
+        "| students | workers | event loop | requests | errors | req/s | p50 ms | p99 ms "
+        "| trace p50 ms | trace p99 ms | peak RSS MiB (idle) | server CPU % | client CPU % "
+        "| CPU ms/request | students/core at 60 % |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
-            f"| {row['students']} | {row['workers']} | {row['requests']} | {row['errors']} "
+            f"| {row['students']} | {row['workers']} | {row.get('event_loop', 'asyncio')} "
+            f"| {row['requests']} | {row['errors']} "
             f"| {row['requests_per_second']} | {row['p50_ms']} | {row['p99_ms']} "
             f"| {row['trace_p50_ms']} | {row['trace_p99_ms']} "
             f"| {row['peak_rss_mib']} ({row['idle_rss_mib']}) | {row['server_cpu_percent']} "
@@ -320,15 +323,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/load_bench.md"))
     parser.add_argument("--identity", action="store_true",
                         help="ask for uncompressed answers (browsers ask for gzip)")
+    parser.add_argument("--event-loops", nargs="+", default=["asyncio"],
+                        help="CONVLENS_EVENT_LOOP of the runs (asyncio, uvloop)")
     arguments = parser.parse_args()
     if arguments.identity:
         ACCEPT_ENCODING[0] = "identity"
     rows = []
     for students in arguments.students:
         for workers in arguments.workers:
-            row = run_once(students, workers, arguments.duration, arguments.think)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+            for event_loop in arguments.event_loops:
+                row = run_once(students, workers, arguments.duration, arguments.think,
+                               event_loop)
+                row["event_loop"] = event_loop
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     text = table(rows, arguments.duration, arguments.think)
     arguments.out.write_text(text)
     print(text)

@@ -14,14 +14,9 @@ counting here costs about 6%, within the noise (README, "Security").
 ``server_options(settings)`` are the keyword arguments every server of the app
 passes to uvicorn: ``convlens serve`` (so the image), and the tests' servers.
 
-The event loop is asyncio's, not uvloop's (``Settings.event_loop``). Since libuv 1.45
-(pull request 3696) uvloop accepts one new connection per loop turn, and a busy worker's
-turn is as long as the requests it serves in it: when 300 connections arrived at once
-(a lecture hall opening the page, wrk's start), the last were accepted 2.8 s later while
-the first were being answered, and wrk's p99 swung between 115 ms and 1.4 s from run to
-run. asyncio's selector loop accepts up to the backlog in one turn. It serves about 20 %
-fewer requests per second at saturation (README, "Lecture hall"), which is far above the
-target; the tail is what students feel.
+The event loop is uvloop's with asyncio's way of accepting (``app.web.loop``): uvloop
+alone accepts one new connection per loop turn, so a class connecting at once waited
+seconds in the kernel's queue.
 """
 
 from __future__ import annotations
@@ -36,9 +31,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.errors import envelope
 from app.settings import Settings
+from app.web.loop import uvicorn_loop
 from app.web.security import security_headers
 
-EVENT_LOOPS = ("asyncio", "uvloop")
 _REASONS = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}
 
 
@@ -121,11 +116,8 @@ def logging_config(level: str) -> dict[str, Any]:
 
 def server_options(settings: Settings, log_level: str | None = None) -> dict[str, Any]:
     """uvicorn options that give the server the limits of ``settings`` and its logging."""
-    if settings.event_loop not in EVENT_LOOPS:
-        raise ValueError(f"CONVLENS_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}, "
-                         f"not {settings.event_loop!r}")
     return {
-        "loop": settings.event_loop,
+        "loop": uvicorn_loop(settings.event_loop),
         "http": LimitedHttpToolsProtocol,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "log_config": logging_config(log_level or settings.log_level),
