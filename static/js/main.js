@@ -253,6 +253,7 @@ function buildStageTabs() {
     renderStrip(nav, store, (step) => {
       player.pause();
       player.seek(step);
+      showStage(); // a stage chosen in the strip is to be seen, not a sheet over it
     });
   }
   if (!store.isBlock) store.stages.forEach((stage, index) => {
@@ -411,6 +412,8 @@ initPhoto({ state });
 const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
 function selectTab(name, focus = false) {
   panelTab = name;
+  // A block's Numbers, Cost and Code tabs lie over its stage (blocks.css reads this).
+  $("#panels").dataset.tab = name;
   for (const tab of tabs) {
     const selected = tab.dataset.tab === name;
     tab.setAttribute("aria-selected", String(selected));
@@ -432,6 +435,30 @@ for (const tab of tabs) {
     }
   });
 }
+
+// A block's Numbers, Cost and Code tabs are a sheet over its stage (blocks.css). It gives way
+// to the stage when the teacher asks for the stage: Escape, or moving the player (its keys,
+// taken by bindKeys above, its buttons, its scrub bar), since they mean to see that step.
+const PLAYER_KEYS = new Set([" ", "Spacebar", "ArrowRight", "ArrowLeft", "Home", "End", "PageDown", "PageUp"]);
+function sheetOpen() {
+  return panelTab !== "arithmetic" && document.body.classList.contains("block-mode") && !state.get("present");
+}
+function showStage() {
+  if (sheetOpen()) selectTab("arithmetic", $("#panels").contains(document.activeElement));
+}
+document.addEventListener("keydown", (event) => {
+  if (!sheetOpen() || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === "Escape" && !event.defaultPrevented) {
+    event.preventDefault();
+    showStage();
+  } else if (event.defaultPrevented && PLAYER_KEYS.has(event.key) && !$("#panels").contains(event.target)) {
+    showStage(); // the player took the key (the tabs' own arrows stay in the tabs)
+  }
+});
+$("#player").addEventListener("click", (event) => {
+  if (event.target.closest("[data-action]")) showStage();
+});
+$("#scrub").addEventListener("input", showStage);
 
 let costsRequest = null;
 async function refreshCosts() {

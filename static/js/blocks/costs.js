@@ -58,12 +58,15 @@ export function renderBlockCostChart(Plotly, element, answer) {
   const names = [...answer.stages.map((stage) => stage.name), t("blocks.cost.standard")];
   const macs = [...answer.stages.map((stage) => stage.cost.macs), answer.costs.standard.macs];
   const colours = [...answer.stages.map(() => "#0072B2"), "#4b5563"];
+  // The page's type size where the chart is (13 px at least): over the stage (blocks.css) the
+  // chart is read from the back of the room as the table beside it is.
+  const size = Math.max(13, Math.round(parseFloat(getComputedStyle(element).fontSize)) || 13);
   const layout = {
-    margin: { l: 56, r: 16, t: 34, b: 90 },
-    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13, color: "#1b2230" },
+    margin: { l: 4 * size + 4, r: 16, t: 2.5 * size, b: 7 * size },
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size, color: "#1b2230" },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    title: { text: t("blocks.cost.chart_title"), font: { size: 14 } },
+    title: { text: t("blocks.cost.chart_title"), font: { size: size + 1 } },
     yaxis: { gridcolor: "#e5e7eb", rangemode: "tozero" },
     xaxis: { tickangle: -40 },
   };

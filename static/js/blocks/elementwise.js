@@ -56,6 +56,52 @@ class FocusMap extends Heatmap {
   }
 }
 
+/**
+ * The side columns' titles as the page sets them (.column-title: its font, capitals, letter
+ * spacing), measured in a hidden copy of the layout under `root`: `oneLine`, the width (CSS px)
+ * of the wider title on one line, and `height(width)`, the taller one's height wrapped in a
+ * column `width` px wide (its margin under it included).
+ */
+function measureTitles(root, texts) {
+  const probe = el("div", "stage-layout pointwise elementwise");
+  probe.style.cssText = "position: absolute; left: 0; top: 0; visibility: hidden; display: block;";
+  const column = el("div", "pw-side");
+  const titles = texts.map((text) => el("p", "column-title", text));
+  column.append(...titles);
+  probe.append(column);
+  root.append(probe);
+  column.style.width = "max-content";
+  for (const title of titles) title.style.whiteSpace = "nowrap";
+  const oneLine = Math.ceil(Math.max(...titles.map((title) => title.getBoundingClientRect().width)));
+  for (const title of titles) title.style.whiteSpace = "";
+  const margin = parseFloat(getComputedStyle(titles[0]).marginBottom) || 0;
+  const heights = new Map();
+  const height = (width) => {
+    const key = Math.max(1, Math.floor(width));
+    if (!heights.has(key)) {
+      column.style.width = `${key}px`;
+      heights.set(key, Math.ceil(Math.max(...titles.map((title) => title.getBoundingClientRect().height))) + margin);
+    }
+    return heights.get(key);
+  };
+  // Measured while the probe is in the page; it leaves with the build's replaceChildren.
+  return { oneLine, height };
+}
+
+/** Both titles the height of the taller one: the two sides' maps start on one line. */
+function alignTitles(layout) {
+  const titles = [...layout.querySelectorAll(":scope > .pw-side > .column-title")];
+  const tallest = Math.max(...titles.map((title) => title.getBoundingClientRect().height));
+  for (const title of titles) title.style.minHeight = `${Math.ceil(tallest)}px`;
+}
+
+// A side as wide as its title on one line is worth this much of the focus's cell: more than
+// that (presenter mode's large focus, a narrow stage) and the titles wrap, both to one height.
+const TITLE_CELL_SHARE = 0.85;
+// The flex layout's side is the estimate's plus or minus the operators' and focus padding's
+// difference from their estimate: a margin so that a title sized to fit does fit.
+const TITLE_SLACK = 24;
+
 function plane(tensor, c) {
   const [, h, w] = tensor.shape;
   return tensor.data.subarray(c * h * w, (c + 1) * h * w);
@@ -83,24 +129,34 @@ export class ElementwiseView {
     const operators = (focusMaps - 1) * 28 + 32;
     // Side maps carry colours (their numbers are the focus's): short captions let them pack.
     const captionW = labelWidth(t("blocks.play.channel_short", { c: C - 1 }));
-    const titleW = labelWidth(t("blocks.play.outputs", { n: C }));
-    const title = (side) => labelHeight(Math.min(4, Math.ceil(titleW / Math.max(1, side))));
+    const inputsTitle = t("blocks.play.inputs", { n: C });
+    const outputsTitle = t("blocks.play.outputs", { n: C });
+    const titles = measureTitles(this.root, [inputsTitle, outputsTitle]);
     const rowHeight = (cell) => outH * cell + 4 + label + 6;
     // The sides take what their maps need at 4 px a cell; the focus takes the rest.
-    const rowsFit = Math.max(1, Math.floor((height - title(120) - 8) / rowHeight(4)));
-    const sideMin = Math.max(72, Math.ceil(C / rowsFit) * (Math.max(outW * 4 + 4, captionW) + 8));
-    const focusCellUnder = (overhead) => Math.max(8, Math.min(cap,
+    const rowsFit = Math.max(1, Math.floor((height - titles.height(120) - 8) / rowHeight(4)));
+    const mapsMin = Math.max(72, Math.ceil(C / rowsFit) * (Math.max(outW * 4 + 4, captionW) + 8));
+    const focusCellUnder = (sideMin, overhead) => Math.max(8, Math.min(cap,
       Math.floor((width - 2 * sideMin - 52 - operators) / (focusMaps * outW)),
       Math.floor((height - overhead) / outH)));
     // Tight (an 8×8 channel at 1280×720): the focus's title line goes to screen readers only
     // (its rule is in the formula bar over the stage), so the cells carry one decimal at least.
-    const titled = focusCellUnder(2 * label + 36) >= 36;
-    const focusCell = focusCellUnder(titled ? 2 * label + 36 : label + 30);
+    const focusFor = (sideMin) => {
+      const titled = focusCellUnder(sideMin, 2 * label + 36) >= 36;
+      return { titled, cell: focusCellUnder(sideMin, titled ? 2 * label + 36 : label + 30) };
+    };
+    // The sides' titles on one line when that costs the focus little (1280×720: the add's two
+    // sides lose about 20 px each, its cells 2 px), so they never wrap under a projector's class.
+    const oneLineMin = Math.max(mapsMin, titles.oneLine + TITLE_SLACK);
+    const packed = focusFor(mapsMin);
+    const oneLine = focusFor(oneLineMin);
+    const { titled, cell: focusCell } = oneLine.cell >= TITLE_CELL_SHARE * packed.cell ? oneLine : packed;
     const focusWidth = focusMaps * (outW * focusCell + 4) + operators;
     const sideWidth = Math.max(40, (width - focusWidth - 60) / 2);
+    const titleHeight = titles.height(sideWidth);
     const measure = (cell) => {
       const columns = Math.max(1, Math.floor((sideWidth + 8) / (Math.max(outW * cell + 4, captionW) + 8)));
-      return Math.ceil(C / columns) * rowHeight(cell) + title(sideWidth) + 8;
+      return Math.ceil(C / columns) * rowHeight(cell) + titleHeight + 8;
     };
     const cell = fitCell((c) => outW * c + 4 <= sideWidth && measure(c) <= height, 1, Math.min(40, cap));
     this.cell = cell;
@@ -123,8 +179,8 @@ export class ElementwiseView {
       column.append(grid);
       return { column, maps };
     };
-    const inputs = side("pw-inputs", t("blocks.play.inputs", { n: C }), (c) => channelHue(c));
-    const outputs = side("pw-outputs", t("blocks.play.outputs", { n: C }), () => MIXED_HUE);
+    const inputs = side("pw-inputs", inputsTitle, (c) => channelHue(c));
+    const outputs = side("pw-outputs", outputsTitle, () => MIXED_HUE);
     this.inputs = inputs.maps;
     this.outputs = outputs.maps;
 
@@ -142,7 +198,8 @@ export class ElementwiseView {
     focus.setAttribute("aria-label", t("blocks.play.focus_label"));
     focus.append(this.formula, row);
     layout.append(inputs.column, focus, outputs.column);
-    this.root.replaceChildren(layout);
+    this.root.replaceChildren(layout); // the titles' probe leaves here
+    alignTitles(layout);
     this.layout = layout;
     this.drawn = null;
   }
