@@ -182,9 +182,9 @@ def test_the_tabs_keys_stay_in_the_sheet_and_the_strip_shows_the_stage(browser, 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (1366, 768), (1920, 1080)])
 def test_the_adds_titles_keep_to_one_line(browser, page_server, width, height) -> None:
-    """"The maps it reads (2)" wrapped at 1280×720 and pushed its maps 15 px under the other
-    side's; now each title is one line, and the two sides' maps start level, channel after
-    channel (← from the last channel, after a click on the stage)."""
+    """"THE MAPS IT READS (2)" wrapped at 1280×720 and pushed its maps 15 px under the other
+    side's; now each title is one line, the two sides' maps start level, channel after channel
+    (← from the last channel, after a click on the stage), and the focus keeps its 14 px."""
     with screen(browser, page_server, width, height) as demo:
         _open_block(demo)
         demo.screenshot(f"block-layout-add-{width}x{height}")
@@ -193,6 +193,9 @@ def test_the_adds_titles_keep_to_one_line(browser, page_server, width, height) -
         for title in titles:
             assert title["lines"] == 1 and round(title["boxLines"]) == 1, title
         assert titles[0]["gridTop"] == titles[1]["gridTop"], titles
+        # Not paid for with the numbers the class reads: the focus maps' stay at 14 px or more.
+        fonts = demo.page.evaluate("() => [...document.querySelectorAll('.pw-mix canvas')].map((c) => Number(c.dataset.font))")
+        assert len(fonts) == 3 and min(fonts) >= 14, fonts
         demo.page.locator("#stage-view").click(position={"x": 5, "y": 5})
         demo.page.keyboard.press("ArrowLeft")
         demo.wait_counter(ADD_STEP, ADD_STEP + 1)

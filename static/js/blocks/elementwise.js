@@ -95,12 +95,14 @@ function alignTitles(layout) {
   for (const title of titles) title.style.minHeight = `${Math.ceil(tallest)}px`;
 }
 
-// A side as wide as its title on one line is worth this much of the focus's cell: more than
-// that (presenter mode's large focus, a narrow stage) and the titles wrap, both to one height.
-const TITLE_CELL_SHARE = 0.85;
-// The flex layout's side is the estimate's plus or minus the operators' and focus padding's
-// difference from their estimate: a margin so that a title sized to fit does fit.
-const TITLE_SLACK = 24;
+// Sides as wide as their titles on one line may take this much of the focus's cell, no more:
+// the focus's numbers are what the class reads (a 44 px cell at 1280×720 carries 14 px numbers,
+// 40 px only 13). Beyond it (presenter mode's large focus, the quiz beside the stage) the titles
+// wrap, both to one height.
+const TITLE_CELL_SHARE = 0.95;
+// The flex layout gives a side up to 7 px less than this estimate (the focus's padding and
+// operators against `operators`): the margin that keeps a title sized to fit on one line.
+const TITLE_SLACK = 8;
 
 function plane(tensor, c) {
   const [, h, w] = tensor.shape;
@@ -145,8 +147,8 @@ export class ElementwiseView {
       const titled = focusCellUnder(sideMin, 2 * label + 36) >= 36;
       return { titled, cell: focusCellUnder(sideMin, titled ? 2 * label + 36 : label + 30) };
     };
-    // The sides' titles on one line when that costs the focus little (1280×720: the add's two
-    // sides lose about 20 px each, its cells 2 px), so they never wrap under a projector's class.
+    // The sides' titles on one line when that costs the focus little: a wrapped title pushed
+    // its side's maps a line under the other side's (the add at 1280×720, the sides 155 px).
     const oneLineMin = Math.max(mapsMin, titles.oneLine + TITLE_SLACK);
     const packed = focusFor(mapsMin);
     const oneLine = focusFor(oneLineMin);
