@@ -30,13 +30,14 @@ activation or an add none.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from app.engine.arguments import float_array, torch_pair
+from app.engine.arguments import float_array, positive_int, torch_pair
 from app.engine.costs import conv_costs
 from app.engine.ops import conv2d, depthwise_conv2d, finite_result, torch_conv2d
 
@@ -324,9 +325,10 @@ def stage_steps(block: Block, input: Any, stage: str, channel: int = 0) -> dict[
     if not isinstance(conv, ConvStage):
         raise ValueError(f"stage {stage} is a {conv.kind} stage; only convolution stages "
                          "have steps")
-    if isinstance(channel, bool) or not isinstance(channel, int) or not (
+    if isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or not (
             0 <= channel < conv.out_channels):
         raise ValueError(f"channel must be 0 to {conv.out_channels - 1}, got {channel!r}")
+    channel = int(channel)
     outputs = run_block(block, input)
     x = float_array(input, "input", 4)
     stage_input = x if index == 0 else outputs[index - 1].output  # (N, H, W, C)
@@ -602,16 +604,17 @@ class _Weights:
                               uniform(0.5, 1.5), epsilon)
 
 
-def _check_sizes(**sizes: int) -> None:
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _sizes(**sizes: Any) -> tuple[int, ...]:
+    """Each a positive integer (Python's or NumPy's, never a bool), as ``int``s in the
+    order given."""
+    return tuple(positive_int(value, name) for name, value in sizes.items())
 
 
 def mobilenet_v1_block(in_channels: int, out_channels: int, strides: int = 1, seed: int = 0,
                        dtype: Any = np.float32, epsilon: float = 1e-3) -> Block:
     """MobileNetV1: depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU (no biases)."""
-    _check_sizes(in_channels=in_channels, out_channels=out_channels, strides=strides)
+    in_channels, out_channels, strides = _sizes(in_channels=in_channels,
+                                                out_channels=out_channels, strides=strides)
     weights = _Weights(seed, dtype)
     return Block("mobilenet_v1", (
         ConvStage("depthwise", "depthwise", weights.kernel((3, 3, in_channels, 1), 9), None,
@@ -639,8 +642,9 @@ def inverted_residual_block(in_channels: int, out_channels: int, expansion: int 
     if project_activation not in ("linear", "relu6", "relu"):
         raise ValueError(f"project_activation must be 'linear', 'relu' or 'relu6', got "
                          f"{project_activation!r}")
-    _check_sizes(in_channels=in_channels, out_channels=out_channels, expansion=expansion,
-                 strides=strides)
+    in_channels, out_channels, expansion, strides = _sizes(
+        in_channels=in_channels, out_channels=out_channels, expansion=expansion,
+        strides=strides)
     weights = _Weights(seed, dtype)
     hidden = in_channels * expansion
     stages: list[Stage] = []
@@ -672,7 +676,7 @@ def xception_block(in_channels: int, out_channels: int, order: str = "depthwise_
     """Xception's order question: ``depthwise_first`` (depthwise 3x3 -> pointwise, as
     ``SeparableConv2D``) or ``pointwise_first`` (pointwise -> depthwise 3x3, the "extreme
     Inception" order), with ``activation_between`` (``relu``) or nothing in between."""
-    _check_sizes(in_channels=in_channels, out_channels=out_channels)
+    in_channels, out_channels = _sizes(in_channels=in_channels, out_channels=out_channels)
     if order not in ("depthwise_first", "pointwise_first"):
         raise ValueError(f"order must be 'depthwise_first' or 'pointwise_first', got {order!r}")
     weights = _Weights(seed, dtype)

@@ -17,6 +17,7 @@ import numpy as np
 from app.engine.arguments import (
     SpatialPadding,
     data_format_of,
+    positive_int,
     spatial_pair,
     tf_padding,
     torch_pair,
@@ -301,8 +302,7 @@ def plan_torch_conv2d(
     n, h, w, c = _split_input(_shape(shape, "input", 4), "NCHW")
     out, group_in, kh, kw = _shape(weight_shape, "weight", 4)
     kernel = _kernel_hw(kh, kw, "weight")
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+    groups = positive_int(groups, "groups")
     if c % groups:
         raise ValueError(f"groups={groups} must divide the input's {c} channels")
     if out % groups or out < 1:

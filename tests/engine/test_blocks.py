@@ -245,3 +245,22 @@ def test_stage_steps_explain_every_value_of_a_stage() -> None:
                                outputs["depthwise"][0, :, :, 5].reshape(-1), rtol=1e-12)
     with pytest.raises(ValueError, match="only convolution stages have steps"):
         engine.stage_steps(block, x, "expand_bn")
+
+
+def test_numpy_integers_build_the_same_block_as_python_ints() -> None:
+    """Sizes read from arrays (``x.shape[-1]``, ``np.int64``) are sizes like any other."""
+    for build, sizes in ((engine.mobilenet_v1_block, (3, 4)),
+                         (engine.inverted_residual_block, (4, 4)),
+                         (engine.xception_block, (3, 5))):
+        plain = build(*sizes)
+        numpy_sized = build(*(np.int64(size) for size in sizes))
+        assert plain.stage_names() == numpy_sized.stage_names()
+        for mine, theirs in zip(plain.stages, numpy_sized.stages, strict=True):
+            assert type(mine) is type(theirs)
+            if hasattr(mine, "kernel"):
+                np.testing.assert_array_equal(mine.kernel, theirs.kernel)
+    block = engine.inverted_residual_block(np.int32(4), np.int32(4), expansion=np.int64(2),
+                                           strides=np.int64(1))
+    assert block.stage_names()[-1] == "add"  # strides == 1 and in == out, compared as ints
+    with pytest.raises(ValueError, match="expansion must be a positive integer, got True"):
+        engine.inverted_residual_block(4, 4, expansion=True)

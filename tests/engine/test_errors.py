@@ -278,6 +278,15 @@ def test_value_error_message(call: Callable[[], Any], message: str) -> None:
         call()
 
 
+def test_numpy_integer_groups_are_groups() -> None:
+    x = np.arange(1 * 4 * 5 * 5, dtype=np.float64).reshape(1, 4, 5, 5)
+    weight = np.ones((6, 2, 3, 3))
+    assert np.array_equal(torch_conv2d(x, weight, groups=np.int64(2)),
+                          torch_conv2d(x, weight, groups=2))
+    with pytest.raises(ValueError, match="groups must be a positive integer, got np.False_"):
+        torch_conv2d(x, weight, groups=np.False_)
+
+
 def test_stages_validate_like_the_op() -> None:
     message = full("pointwise_filter must have at least 1 output channel")
     with pytest.raises(ValueError, match=message):
