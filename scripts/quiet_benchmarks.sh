@@ -18,5 +18,5 @@ run compression $PY benchmarks/compression.py
 run engine $PY benchmarks/engine.py
 run models $PY benchmarks/models.py
 run wrk $PY benchmarks/wrk_trace.py --connections 300 --duration 15 --workers 2
-run load $PY benchmarks/load.py --students 300 --workers 2 --duration 40
+run load $PY benchmarks/load.py --students 300 --workers 2 --duration 40 --event-loops auto uvloop-plain
 run lab $PY benchmarks/lab.py --out "$OUT/lab_table.md"
