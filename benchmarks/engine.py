@@ -47,12 +47,14 @@ class Case:
     multiplier: int = 1
     stride: int = 1
     out_channels: int = 0
+    groups: int = 1  # conv2d only
 
     @property
     def label(self) -> str:
         batch, size, channels = self.input
         shape = f"{batch}x{size}²x{channels}" if batch > 1 else f"{size}²x{channels}"
         extra = f" O={self.out_channels}" if self.op != "depthwise" else ""
+        extra += f" g{self.groups}" if self.groups > 1 else ""
         return f"{self.op} {shape} k{self.kernel} M{self.multiplier} s{self.stride}{extra}"
 
 
@@ -70,6 +72,9 @@ CASES = [
     Case("depthwise", (1, 224, 3), 3, 1),
     Case("depthwise", (1, 224, 8), 3, 1, stride=2),
     Case("separable", (1, 224, 3), 3, 1, out_channels=16),
+    # Standard and grouped conv past the teaching sizes (the wide rows in bands).
+    Case("conv2d", (1, 224, 3), 3, out_channels=16),
+    Case("conv2d", (1, 32, 16), 3, out_channels=16, groups=2),
     # Larger separable layers: target <= 3x.
     Case("depthwise", (1, 112, 32), 3, 1),
     Case("separable", (1, 112, 32), 3, 1, out_channels=64),
@@ -153,7 +158,7 @@ def torch_call(case: Case, x, dw, pw, full) -> Callable[[], object] | None:
         return lambda: torch_functional.conv2d(spatial(depthwise_weight, channels),
                                                pointwise_weight)
     full_weight = torch.from_numpy(np.ascontiguousarray(full.transpose(3, 2, 0, 1)))
-    return lambda: spatial(full_weight, 1)
+    return lambda: spatial(full_weight, case.groups)
 
 
 def reference_seconds(case: Case, x, dw, pw, full) -> float | None:
@@ -235,21 +240,23 @@ def breakdown(case: Case, x: np.ndarray, filters: np.ndarray, whole: Callable[[]
     kh, kw = plan.kernel_hw
     depth = kh * kw * case.input[2]
     (ho, wo), out_channels = plan.output_hw, out.shape[3]
-    if case.op == "conv2d" and wide:
-        width = kernels._wide_width(padded.shape[3], sliding)
-        columns = np.empty((depth, x.shape[0] * ho * width), x.dtype)
-        view = np.lib.stride_tricks.as_strided(  # (kh, kw, C, N, Ho, Wq), stride 1 (the cases)
-            padded, (kh, kw, case.input[2], x.shape[0], ho, width),
+    if case.op == "conv2d" and wide and plan.groups == 1:
+        width, images, rows = kernels._wide_bands(x.shape[0], sliding, depth, padded.shape[3])
+        bands = -(-x.shape[0] // images) * -(-ho // rows)
+        columns = np.empty((depth, images * rows * width), x.dtype)
+        view = np.lib.stride_tricks.as_strided(  # (kh, kw, C, images, rows, Wq), stride 1
+            padded, (kh, kw, case.input[2], images, rows, width),
             (padded.strides[2], padded.itemsize, *padded.strides[1::-1], padded.strides[2],
              padded.itemsize))
         weight_matrix = filters.reshape(depth, out_channels)  # (kh*kw*C, O)
-        product = columns.T @ weight_matrix  # (N*Ho*Wq, O)
-        steps[f"NumPy: im2col over wide rows, one copy of {columns.size:,} values"] = (
+        product = columns.T @ weight_matrix  # (images*rows*Wq, O)
+        each = f" (x{bands} bands)" if bands > 1 else ""
+        steps[f"NumPy: im2col over wide rows, one copy of {columns.size:,} values{each}"] = (
             lambda: np.copyto(columns.reshape(view.shape), view))
         steps[f"NumPy: matmul {product.shape[0]}×{depth} @ {depth}×{out_channels} (the "
-              "columns read as a transposed matrix)"] = lambda: columns.T @ weight_matrix
-        steps[f"NumPy: drop the {width - wo} garbage columns of each row (one copy)"] = (
-            lambda: np.ascontiguousarray(product.reshape(-1, ho, width, out_channels)[:, :, :wo]))
+              f"columns read as a transposed matrix){each}"] = lambda: columns.T @ weight_matrix
+        steps[f"NumPy: drop the {width - wo} garbage columns of each row (one copy){each}"] = (
+            lambda: np.ascontiguousarray(product.reshape(-1, rows, width, out_channels)[:, :, :wo]))
     elif case.op == "conv2d" and not kernels._uses_row_bands(padded, sliding):
         index = kernels._gather_index(padded.shape[1:], sliding, True)  # positions last
         flat = padded.reshape(padded.shape[0], -1)  # (N, Hp*Wp*C)
@@ -304,7 +311,8 @@ def main() -> None:
             dtype)
         out = case.out_channels or channels
         pw = rng.standard_normal((1, 1, channels * case.multiplier, out)).astype(dtype)
-        full = rng.standard_normal((case.kernel, case.kernel, channels, out)).astype(dtype)
+        full = rng.standard_normal(
+            (case.kernel, case.kernel, channels // case.groups, out)).astype(dtype)
         if arguments.profile:
             profile(case, engine_call(case, x, dw, pw, full))
             continue

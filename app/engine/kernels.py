@@ -19,11 +19,12 @@ engine is fast"):
 - im2col times per-group weights (one batched matmul) for standard and
   grouped convolution.
 
-Small columns (teaching sizes) come from the wide-row im2col: the input padded channels
-first, each tap's values one long contiguous run of the flattened planes (``convolve``
-chooses the padding's layout, ``_wide_rows_matmul``). Larger ones from the NHWC padding:
-with stride 1 along the height, im2col is taken along the width only (a row band, ``kh``
-times smaller) and the kernel's rows become ``kh`` matmuls summed.
+Small columns (teaching sizes), and larger standard conv with few input channels or grouped
+conv with few per group, come from the wide-row im2col: the input padded channels first,
+each tap's values one long contiguous run of the flattened planes, in cache-sized bands of
+output rows (``convolve`` chooses the padding's layout, ``_wide_rows_matmul``). Other large
+ones from the NHWC padding: with stride 1 along the height, im2col is taken along the width
+only (a row band, ``kh`` times smaller) and the kernel's rows become ``kh`` matmuls summed.
 """
 
 from __future__ import annotations
@@ -57,6 +58,22 @@ ROW_BAND_MIN_ELEMENTS = 1 << 16
 # first, ``_wide_rows_matmul``) while its columns hold at most this many values (1 MB in
 # float64): 32x32x3 -> 8, 3x3 in 19 us against 40 us for the gather and its matmul.
 WIDE_ROWS_MAX_ELEMENTS = 1 << 17
+# Larger standard conv with at most this many input channels takes it too (float64, one
+# thread, A/B at load 4-6): 224x224x3 -> 16, 3x3: 2.2 ms against 4.6 ms for the NHWC row
+# bands; 112x112x8 -> 16: 1.1 against 1.9 ms. With more channels the NHWC copies' C-long
+# runs are quicker: 56x56x64 -> 64: 8.6 against 6.3 ms; 112x112x32 stride 2: 5.3 against
+# 2.9 ms.
+WIDE_ROWS_MAX_CHANNELS = 8
+# Larger grouped conv with at most this many channels per group (the NHWC path copies its
+# im2col twice): 32x32x16 -> 16, 2 groups: 150 against 385 us; 56x56x64 -> 64, 2 groups:
+# 3.8 against 8.9 ms, 8 groups 2.3 against 7.2 ms; 56x56x128, 2 groups: 19 against 32 ms;
+# 28x28x256, 2 groups (128 per group): 18 against 15 ms, so not there.
+WIDE_ROWS_MAX_GROUP_CHANNELS = 64
+# The wide-row im2col goes in bands of output rows whose columns hold at most this many
+# values (512 KB in float64: each band copied, then multiplied while in cache): 224x224x3 ->
+# 16: 2.2 ms in bands of 2^16 values, 3.2 ms in bands of 2^17, 3.3 ms in bands of 2^21;
+# 48x48x6 -> 12 (129 600 values): 149 us in two bands, 233 us in one.
+WIDE_ROWS_BAND_ELEMENTS = 1 << 16
 
 
 class Sliding(NamedTuple):
@@ -370,8 +387,10 @@ def _uses_wide_rows(
 ) -> bool:
     """The wide-row im2col (``_wide_rows_matmul``) while its columns are small: standard and
     grouped conv, and the block-diagonal depthwise (32x32x3 -> 8, 3x3: 19 us where the NHWC
-    gather and its matmul took 40). Larger columns keep row bands and tap copies, which the
-    API's memory bound counts; the shifted depthwise kernel copies no windows.
+    gather and its matmul took 40). Larger columns: standard conv with few input channels
+    (WIDE_ROWS_MAX_CHANNELS) and grouped conv with few per group (WIDE_ROWS_MAX_GROUP_CHANNELS),
+    in bands of output rows (``_wide_bands``); a larger depthwise keeps its NHWC paths (the
+    API's memory bound counts no depthwise window copies; the shifted kernel copies none).
 
     x_shape : (N, H, W, C); weights_shape : (kh, kw, Cg, O).
     """
@@ -380,12 +399,19 @@ def _uses_wide_rows(
     ho, wo = sliding.output_hw
     if n == 0 or ho == 0 or wo == 0 or out_channels == 0:
         return False
-    if group_channels == 1 and groups == channels and not _uses_block_diagonal(
+    depthwise = group_channels == 1 and groups == channels
+    if depthwise and not _uses_block_diagonal(
             (kh, kw, channels, out_channels // channels), sliding):
         return False
     padded_width = width + padding.pad_left + padding.pad_right
     positions = n * ho * _wide_width(padded_width, sliding)
-    return kh * kw * channels * positions <= WIDE_ROWS_MAX_ELEMENTS
+    if kh * kw * channels * positions <= WIDE_ROWS_MAX_ELEMENTS:
+        return True
+    if depthwise:
+        return False
+    if groups == 1:
+        return channels <= WIDE_ROWS_MAX_CHANNELS
+    return group_channels <= WIDE_ROWS_MAX_GROUP_CHANNELS
 
 
 def _wide_width(padded_width: int, sliding: Sliding) -> int:
@@ -396,10 +422,36 @@ def _wide_width(padded_width: int, sliding: Sliding) -> int:
     return padded_width if sliding.strides[1] == 1 and padded_width <= 2 * wo else wo
 
 
+def _wide_bands(
+    images: int, sliding: Sliding, depth: int, padded_width: int
+) -> tuple[int, int, int]:
+    """(width, images, rows) of one band of the wide-row im2col: the positions per output row
+    (``_wide_width``), and as many whole images, else output rows of one image, as keep the
+    band's columns (``depth * images * rows * width`` values, ``depth = kh*kw*C``) within
+    WIDE_ROWS_BAND_ELEMENTS and within the whole NHWC im2col, ``N*Ho*Wo*kh*kw*C`` values.
+    The API bounds that by max_macs (app/api/limits.py: the window copies checked with the
+    plan, WINDOW_COPIES in ``memory_bound``), so a band never holds more than the older
+    paths' im2col; only columns that all fit in WIDE_ROWS_BAND_ELEMENTS (512 KB) go in one
+    band with their garbage columns. One row whose wide columns are over the budget drops
+    its garbage columns (``Wo`` positions: within the whole im2col).
+    """
+    ho, wo = sliding.output_hw
+    width = _wide_width(padded_width, sliding)
+    if depth * images * ho * width <= WIDE_ROWS_BAND_ELEMENTS:
+        return width, images, ho  # one band: 32x32x3 -> 8, 3x3 takes 25 us in two, 15 in one
+    budget = min(WIDE_ROWS_BAND_ELEMENTS, depth * images * ho * wo)
+    if depth * width > budget:
+        width = wo
+    band_rows = max(1, budget // (depth * width))
+    if band_rows >= ho:
+        return width, max(1, min(images, band_rows // ho)), ho
+    return width, 1, band_rows
+
+
 def _wide_rows_matmul(
     padded: np.ndarray, weights: np.ndarray, groups: int, sliding: Sliding
 ) -> np.ndarray:
-    """Grouped convolution as im2col over wide rows, one (batched) matmul.
+    """Grouped convolution as im2col over wide rows, one (batched) matmul per band of rows.
 
     padded : (N, C, Hp + 1, Wp), channels first, C-contiguous, one spare zero row;
     weights : (kh, kw, Cg, O). Returns a C-contiguous (N, Ho, Wo, O).
@@ -407,36 +459,57 @@ def _wide_rows_matmul(
     Channels first, tap ``(di, dj)`` at output ``(i, j)`` reads element
     ``(s_h*i + d_h*di)*Wp + s_w*j + d_w*dj`` of one channel's flattened plane. With stride 1
     along the width and ``j`` running over all ``Wp`` columns (``_wide_width``), a tap's
-    values for ``Ho`` rows (stride 1 down the height: for the whole output) are one
-    contiguous run, so im2col is a strided view copied in long runs, where the NHWC gather's
-    innermost run is C values. The ``Wp - Wo`` garbage positions per row (reading past the
-    row's end, into the next row or the spare row) are dropped after the matmul.
+    values for a band of rows (stride 1 down the height) are one contiguous run, so im2col
+    is a strided view copied in long runs, where the NHWC gather's innermost run is C
+    values. The ``Wp - Wo`` garbage positions per row (reading past the row's end, into the
+    next row or the spare row) are dropped when the band's product is copied into the
+    output. Bands (``_wide_bands``) keep the columns within the older paths' im2col.
     """
     n, channels, _, padded_width = padded.shape
     kh, kw, group_channels, out_channels = weights.shape
     (sh, sw), (dh, dw), (ho, wo) = sliding.strides, sliding.dilations, sliding.output_hw
-    width = _wide_width(padded_width, sliding)
-    image, plane, row, item = (*padded.strides[:3], padded.itemsize)
-    # columns[g, di, dj, c, b, i, j] = the flattened padded[b, g*Cg + c] at
-    # (sh*i + dh*di)*Wp + sw*j + dw*dj (np.ndarray checks every view stays in the buffer).
-    columns_view = np.ndarray(
-        (groups, kh, kw, group_channels, n, ho, width), padded.dtype, padded, 0,
-        (group_channels * plane, dh * row, dw * item, plane, image, sh * row, sw * item),
-    )
     depth, group_out = kh * kw * group_channels, out_channels // groups
-    columns = np.empty((groups, depth, n * ho * width), dtype=padded.dtype)
-    np.copyto(columns.reshape(columns_view.shape), columns_view)  # (G, kh*kw*Cg, N*Ho*Wq)
+    width, band_images, band_rows = _wide_bands(n, sliding, kh * kw * channels, padded_width)
+    image, plane, row, item = (*padded.strides[:3], padded.itemsize)
+    view_strides = (group_channels * plane, dh * row, dw * item, plane, image, sh * row,
+                    sw * item)
     if groups == 1:
-        # The columns read as a transposed matrix: (N*Ho*Wq, O), each row NHWC already.
-        out = (columns[0].T @ weights.reshape(depth, out_channels)).reshape(
-            n, ho, width, out_channels)
+        weight_matrix = weights.reshape(depth, out_channels)  # (kh*kw*C, O)
     else:
         per_group_weights = weights.reshape(depth, groups, group_out).transpose(1, 0, 2)
-        out = np.matmul(columns.transpose(0, 2, 1), per_group_weights)  # (G, N*Ho*Wq, Og)
-        out = out.reshape(groups, n, ho, width, group_out).transpose(1, 2, 3, 0, 4)
-    if width != wo or groups > 1:
-        out = np.ascontiguousarray(out[:, :, :wo])  # (N, Ho, Wo, [G, Og]), channel g*Og + j
-    return out.reshape(n, ho, wo, out_channels)
+    buffer = np.empty(groups * depth * band_images * band_rows * width, dtype=padded.dtype)
+
+    def product(first: int, top: int, images: int, rows: int) -> np.ndarray:
+        """The band's output, (images, rows, Wq, O) or, grouped, (images, rows, Wq, G, Og)."""
+        # columns[g, di, dj, c, b, i, j] = the flattened padded[first + b, g*Cg + c] at
+        # (sh*(top + i) + dh*di)*Wp + sw*j + dw*dj (np.ndarray checks the view stays in the
+        # buffer).
+        shape = (groups, kh, kw, group_channels, images, rows, width)
+        columns_view = np.ndarray(shape, padded.dtype, padded, first * image + top * sh * row,
+                                  view_strides)
+        positions = images * rows * width
+        columns = buffer[: groups * depth * positions].reshape(groups, depth, positions)
+        np.copyto(columns.reshape(shape), columns_view)  # (G, kh*kw*Cg, images*rows*Wq)
+        if groups == 1:
+            # The columns read as a transposed matrix: (positions, O), each row NHWC already.
+            return (columns[0].T @ weight_matrix).reshape(images, rows, width, out_channels)
+        grouped = np.matmul(columns.transpose(0, 2, 1), per_group_weights)  # (G, P, Og)
+        return grouped.reshape(groups, images, rows, width, group_out).transpose(1, 2, 3, 0, 4)
+
+    if band_images >= n and band_rows >= ho:  # one band: no copy when nothing is dropped
+        out = product(0, 0, n, ho)
+        if width != wo or groups > 1:
+            out = np.ascontiguousarray(out[:, :, :wo])  # (N, Ho, Wo, [G, Og])
+        return out.reshape(n, ho, wo, out_channels)  # channel g*Og + j
+    out = np.empty((n, ho, wo, out_channels), dtype=padded.dtype)
+    for first in range(0, n, band_images):
+        for top in range(0, ho, band_rows):
+            images, rows = min(band_images, n - first), min(band_rows, ho - top)
+            band = out[first : first + images, top : top + rows]  # (images, rows, Wo, O), view
+            band.reshape(images, rows, wo, groups, group_out)[...] = product(
+                first, top, images, rows).reshape(images, rows, width, groups, group_out)[
+                    :, :, :wo]
+    return out  # channel g*Og + j
 
 
 def _depthwise_block_diagonal(

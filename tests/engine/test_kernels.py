@@ -48,7 +48,9 @@ def _layout(x: np.ndarray, nchw: bool) -> np.ndarray:
 @pytest.fixture(params=["wide_rows", "row_bands", "whole_im2col"])
 def im2col_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     wide = request.param == "wide_rows"
-    monkeypatch.setattr(kernels, "WIDE_ROWS_MAX_ELEMENTS", 10**9 if wide else -1)
+    for limit in ("WIDE_ROWS_MAX_ELEMENTS", "WIDE_ROWS_MAX_CHANNELS",
+                  "WIDE_ROWS_MAX_GROUP_CHANNELS"):
+        monkeypatch.setattr(kernels, limit, 10**9 if wide else -1)
     monkeypatch.setattr(kernels, "ROW_BAND_MIN_ELEMENTS",
                         0 if request.param == "row_bands" else 10**9)
     monkeypatch.setattr(kernels, "SHIFTED_MIN_CHANNELS", 10**9)  # depthwise: block-diagonal
@@ -194,15 +196,15 @@ def test_the_teaching_conv2d_takes_the_wide_rows_and_large_ones_do_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The dispatch, not a timing: conv2d 32x32x3 -> 8 and the teaching depthwise (block-
-    diagonal) go through wide rows; a large conv2d keeps its row bands, a depthwise with many
-    channels its shifted kernel."""
+    diagonal) go through wide rows; a large conv2d with many channels keeps its row bands, a
+    depthwise with many channels its shifted kernel."""
     calls = _count_wide_calls(monkeypatch)
     x = np.ones((1, 32, 32, 3), dtype=np.float32)
     conv2d(x, np.ones((3, 3, 3, 8), dtype=np.float32), 1, "SAME")
     assert len(calls) == 1
     depthwise_conv2d(x, np.ones((3, 3, 3, 2), dtype=np.float32), 1, "SAME")
     assert len(calls) == 2
-    conv2d(np.ones((1, 112, 112, 8)), np.ones((3, 3, 8, 16)), 1, "SAME")  # 1 806 336 values
+    conv2d(np.ones((1, 56, 56, 16)), np.ones((3, 3, 16, 16)), 1, "SAME")  # 451 584, C > 8
     depthwise_conv2d(np.ones((1, 32, 32, 8)), np.ones((3, 3, 8, 2)), 1, "SAME")  # shifted
     assert len(calls) == 2
     geometry = kernels.Sliding((3, 3), (1, 1), (1, 1), (32, 32))
@@ -225,3 +227,111 @@ def test_the_wide_row_results_share_no_memory(monkeypatch: pytest.MonkeyPatch) -
         assert not any(np.shares_memory(result, other) for other in (x, w))
     assert not np.shares_memory(first, second)
     np.testing.assert_allclose(second, 2 * first, **TOLERANCE)
+
+
+LARGE_CASES = [  # (N, H, W, C), (kh, kw, Cg, O), strides, dilations, padding
+    ((1, 11, 13, 3), (3, 3, 3, 4), (1, 1), (1, 1), "SAME"),
+    ((3, 9, 10, 4), (3, 2, 4, 5), (1, 1), (1, 1), "VALID"),  # N > 1
+    ((2, 12, 11, 4), (3, 3, 4, 3), (2, 2), (1, 1), "SAME"),  # stride 2
+    ((2, 10, 12, 6), (3, 3, 6, 2), (1, 2), (1, 1), "SAME"),  # stride 2 along the width: Wo
+    ((2, 12, 12, 4), (3, 3, 4, 4), (1, 1), (2, 2), "SAME"),  # dilation 2
+    ((1, 13, 9, 2), (2, 3, 2, 3), (1, 1), (2, 1), ((1, 2), (0, 2))),
+    ((2, 10, 10, 8), (3, 3, 4, 6), (1, 1), (1, 1), "SAME"),  # groups 2
+    ((3, 9, 11, 8), (3, 3, 2, 8), (2, 1), (1, 1), "SAME"),  # groups 4, stride 2
+    ((2, 11, 10, 8), (3, 2, 2, 4), (1, 1), (2, 2), "VALID"),  # groups 4, dilation 2
+]
+
+
+@pytest.mark.parametrize("band_elements", [1, 200, 1500, 10**9])
+@pytest.mark.parametrize("case", range(len(LARGE_CASES)))
+def test_the_banded_wide_rows_match_the_loop_reference(
+    case: int, band_elements: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large standard and grouped conv through the wide rows (the small-columns rule off), in
+    bands of one output row, of several rows, of whole images and in one piece: a batch,
+    strides, dilations, explicit pads, groups 2 and 4, float64 and float32."""
+    calls = _count_wide_calls(monkeypatch)
+    monkeypatch.setattr(kernels, "WIDE_ROWS_MAX_ELEMENTS", -1)
+    monkeypatch.setattr(kernels, "WIDE_ROWS_BAND_ELEMENTS", band_elements)
+    x_shape, w_shape, strides, dilations, padding = LARGE_CASES[case]
+    rng = np.random.default_rng(4000 + case)
+    x, filters = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    gold = reference.conv2d(x, filters, strides, padding, "NHWC", dilations)
+    for dtype, tolerance in WIDE_DTYPES.items():
+        mine = conv2d(x.astype(dtype), filters.astype(dtype), [1, *strides, 1],
+                      _tf_padding(padding, False), "NHWC", [1, *dilations, 1])
+        assert mine.dtype == dtype and mine.flags.c_contiguous
+        np.testing.assert_allclose(mine, gold, **tolerance)
+    assert len(calls) == 2  # not vacuous
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+def test_a_large_conv_goes_in_bands_and_matches_the_loop_reference(
+    groups: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the real constants: 2x40x40x8, 3x3 (columns of 2*40*42*72 = 241 920 values) goes
+    in bands of rows, each within WIDE_ROWS_BAND_ELEMENTS and the whole NHWC im2col."""
+    calls = _count_wide_calls(monkeypatch)
+    band_sizes: list[int] = []
+    original = kernels._wide_bands
+
+    def recording(*args: Any) -> tuple[int, int, int]:
+        width, images, rows = original(*args)
+        band_sizes.append(args[2] * images * rows * width)
+        return width, images, rows
+
+    monkeypatch.setattr(kernels, "_wide_bands", recording)
+    rng = np.random.default_rng(5000 + groups)
+    x = rng.standard_normal((2, 40, 40, 8))
+    filters = rng.standard_normal((3, 3, 8 // groups, 4))
+    mine = conv2d(x, filters, 1, "SAME")
+    np.testing.assert_allclose(mine, reference.conv2d(x, filters, (1, 1), "SAME", "NHWC",
+                                                      (1, 1)), **TOLERANCE)
+    assert len(calls) == 1
+    assert band_sizes and band_sizes[0] <= kernels.WIDE_ROWS_BAND_ELEMENTS
+    assert 2 * 40 * 42 * 72 > kernels.WIDE_ROWS_MAX_ELEMENTS  # not the small-columns rule
+    assert kernels._wide_bands(2, kernels.Sliding((3, 3), (1, 1), (1, 1), (40, 40)), 72, 42)[
+        1:] == (1, kernels.WIDE_ROWS_BAND_ELEMENTS // (72 * 42))  # several bands per image
+
+
+def test_a_wide_band_never_holds_more_than_the_nhwc_im2col() -> None:
+    """The API bounds the NHWC im2col (N*Ho*Wo*kh*kw*C window values) by max_macs: a band's
+    columns stay within it, one output row too (its garbage columns dropped), unless all the
+    wide columns fit in WIDE_ROWS_BAND_ELEMENTS (then one band)."""
+    geometries = [((2, 3), (1, 1), (1, 1), (1, 4), 6), ((3, 3), (1, 1), (1, 1), (1, 10), 12),
+                  ((3, 3), (1, 1), (2, 2), (5, 7), 11), ((5, 5), (2, 2), (1, 1), (30, 30), 63)]
+    for *fields, padded_width in geometries:
+        sliding = kernels.Sliding(*fields)
+        for images in (1, 3):
+            for depth in (1, 27, 10**6):
+                width, band_images, rows = kernels._wide_bands(images, sliding, depth,
+                                                               padded_width)
+                whole = images * sliding.output_hw[0] * sliding.output_hw[1] * depth
+                band = depth * band_images * rows * width
+                assert band <= whole or (band <= kernels.WIDE_ROWS_BAND_ELEMENTS and (
+                    band_images, rows) == (images, sliding.output_hw[0]))
+                assert width in (sliding.output_hw[1], padded_width)
+    # One row of 10**6 * 12 wide values, over the budget: its Wo = 10 positions only.
+    one_row = kernels.Sliding((3, 3), (1, 1), (1, 1), (1, 10))
+    assert kernels._wide_bands(1, one_row, 10**6, 12) == (10, 1, 1)
+
+
+def test_large_standard_conv_with_few_channels_and_grouped_conv_take_the_wide_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dispatch past the small columns, by counting calls: conv2d 224x224x3 -> 16 and
+    grouped 32x32x16 (2 groups, torch_conv2d) go through wide rows, as do a batch of 4 and
+    groups of 64 channels; a standard conv with 16 channels and groups of 128 channels keep
+    the NHWC paths, as does a large depthwise (the shifted kernel)."""
+    calls = _count_wide_calls(monkeypatch)
+    conv2d(np.ones((1, 224, 224, 3)), np.ones((3, 3, 3, 16)), 1, "SAME")
+    assert len(calls) == 1
+    torch_conv2d(np.ones((1, 16, 32, 32)), np.ones((16, 8, 3, 3)), padding=1, groups=2)
+    assert len(calls) == 2
+    conv2d(np.ones((4, 24, 24, 8)), np.ones((3, 3, 2, 8)), [1, 2, 2, 1], "SAME")
+    torch_conv2d(np.ones((1, 128, 12, 12)), np.ones((8, 64, 3, 3)), padding=1, groups=2)
+    assert len(calls) == 4
+    conv2d(np.ones((1, 40, 40, 16)), np.ones((3, 3, 16, 4)), 1, "SAME")  # C > 8
+    torch_conv2d(np.ones((1, 256, 8, 8)), np.ones((4, 128, 3, 3)), padding=1, groups=2)
+    depthwise_conv2d(np.ones((1, 64, 64, 8)), np.ones((3, 3, 8, 1)), 1, "SAME")
+    assert len(calls) == 4

@@ -488,7 +488,9 @@ def test_im2col_by_one_gather_or_by_tap_copies_matches_the_loop_reference(
     """Teaching sizes gather im2col in one go (a cached index per shape); larger ones copy it
     tap by tap. Both, on strides, dilations, SAME asymmetry, groups and a batch."""
     monkeypatch.setattr(kernels, "GATHER_MAX_ELEMENTS", 10**9 if gather else 0)
-    monkeypatch.setattr(kernels, "WIDE_ROWS_MAX_ELEMENTS", -1)  # the NHWC im2col, not wide rows
+    for limit in ("WIDE_ROWS_MAX_ELEMENTS", "WIDE_ROWS_MAX_CHANNELS",
+                  "WIDE_ROWS_MAX_GROUP_CHANNELS"):
+        monkeypatch.setattr(kernels, limit, -1)  # the NHWC im2col, not wide rows
     rng = np.random.default_rng(14)
     x = rng.standard_normal((2, 9, 8, 4)).astype(dtype)
     filters = rng.standard_normal((3, 2, 2, 6)).astype(dtype)  # groups = 2
