@@ -438,7 +438,7 @@ def _wide_bands(
     ho, wo = sliding.output_hw
     width = _wide_width(padded_width, sliding)
     if depth * images * ho * width <= WIDE_ROWS_BAND_ELEMENTS:
-        return width, images, ho  # one band: 32x32x3 -> 8, 3x3 takes 25 us in two, 15 in one
+        return width, images, ho  # one band: 32x32x3 -> 8, 3x3 took 25 us in two, 17-19 in one
     budget = min(WIDE_ROWS_BAND_ELEMENTS, depth * images * ho * wo)
     if depth * width > budget:
         width = wo
