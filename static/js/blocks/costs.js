@@ -4,6 +4,7 @@
 // block_costs); the page only lays them out.
 import { t } from "../core/i18n.js";
 import { escapeHtml } from "../views/format.js";
+import { themedLayout } from "../views/theme.js";
 
 function integer(n) {
   return Number(n).toLocaleString("en-US");
@@ -63,13 +64,14 @@ export function renderBlockCostChart(Plotly, element, answer) {
   const size = Math.max(13, Math.round(parseFloat(getComputedStyle(element).fontSize)) || 13);
   const layout = {
     margin: { l: 4 * size + 4, r: 16, t: 2.5 * size, b: 7 * size },
-    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size, color: "#1b2230" },
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     title: { text: t("blocks.cost.chart_title"), font: { size: size + 1 } },
-    yaxis: { gridcolor: "#e5e7eb", rangemode: "tozero" },
+    yaxis: { rangemode: "tozero" },
     xaxis: { tickangle: -40 },
   };
   const traces = [{ type: "bar", x: names, y: macs, marker: { color: colours }, showlegend: false }];
-  return Plotly.react(element, traces, layout, { displayModeBar: false, responsive: true, staticPlot: false });
+  // Text and grid in the theme's colours (theme.js relayouts the chart when the theme changes).
+  return Plotly.react(element, traces, themedLayout(layout, traces), { displayModeBar: false, responsive: true, staticPlot: false });
 }

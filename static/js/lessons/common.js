@@ -3,6 +3,7 @@
 // the server; the helpers only format and index.
 import { t } from "../core/i18n.js";
 import { escapeHtml, exact, formatNumber } from "../views/format.js";
+import { themedLayout } from "../views/theme.js";
 
 export { escapeHtml, exact, formatNumber, t };
 
@@ -78,14 +79,15 @@ export async function whileLoading(element, work) {
 
 /** A plotly layout in the page's type and colours. */
 export function chartLayout(extra) {
-  return {
+  // Text, grid and legend in the theme's colours (theme.js relayouts them when it changes).
+  return themedLayout({
     margin: { l: 64, r: 16, t: 36, b: 64 },
     font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans CJK SC', sans-serif", size: 13, color: "#1b2230" },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    legend: { x: 0.02, y: 0.98, bgcolor: "rgba(255,255,255,0.8)" },
+    legend: { x: 0.02, y: 0.98 },
     ...extra,
-  };
+  });
 }
 
 export const CHART_CONFIG = { displayModeBar: false, responsive: true };

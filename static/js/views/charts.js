@@ -4,6 +4,7 @@
 // when this panel is first opened: it takes seconds to parse.
 import { t } from "../core/i18n.js";
 import { escapeHtml } from "./format.js";
+import { themedLayout } from "./theme.js";
 
 const LAYERS = ["standard", "grouped", "depthwise", "pointwise", "separable"];
 
@@ -37,15 +38,16 @@ export function renderCostChart(Plotly, element, costs) {
   const layout = {
     grid: { rows: 1, columns: 2, pattern: "independent" },
     margin: { l: 56, r: 16, t: 34, b: 40 },
-    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13, color: "#1b2230" },
+    font: { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 13 },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     annotations: [
       { text: t("cost.params"), x: 0.2, xref: "paper", y: 1.08, yref: "paper", showarrow: false, font: { size: 14 } },
       { text: t("cost.macs"), x: 0.8, xref: "paper", y: 1.08, yref: "paper", showarrow: false, font: { size: 14 } },
     ],
-    yaxis: { gridcolor: "#e5e7eb", rangemode: "tozero" },
-    yaxis2: { gridcolor: "#e5e7eb", rangemode: "tozero" },
+    yaxis: { rangemode: "tozero" },
+    yaxis2: { rangemode: "tozero" },
   };
-  return Plotly.react(element, traces, layout, { displayModeBar: false, responsive: true, staticPlot: false });
+  // Text and grid in the theme's colours (theme.js relayouts the chart when the theme changes).
+  return Plotly.react(element, traces, themedLayout(layout, traces), { displayModeBar: false, responsive: true, staticPlot: false });
 }
