@@ -15,7 +15,7 @@ import { TraceStore } from "./core/trace.js";
 import { BlockStore } from "./blocks/store.js";
 import { blockCostTableHtml, renderBlockCostChart } from "./blocks/costs.js";
 import {
-  blockConfig, blockProblems, blockStageName, blockTitle, elementwiseArithmeticHtml, elementwiseFormulaText, elementwiseSummary, renderStrip,
+  blockConfig, blockProblems, blockStageName, blockTitle, elementwiseArithmeticHtml, elementwiseFormulaText, elementwiseNumbersHtml, elementwiseSummary, renderStrip,
 } from "./blocks/play.js";
 import { validate } from "./controls/validate.js";
 import { arithmeticHtml, formulaText } from "./views/arithmetic.js";
@@ -327,7 +327,7 @@ function renderPanels(frame) {
   if (panelTab === "numbers") {
     // Tables of whole maps are heavy: they follow the step when playback pauses.
     const numbers = $("#numbers");
-    if (!player.playing || !numbers.firstChild) numbers.innerHTML = frame && !frame.elementwise ? numbersHtml(frame, frame.store) : "";
+    if (!player.playing || !numbers.firstChild) numbers.innerHTML = !frame ? "" : frame.elementwise ? elementwiseNumbersHtml(frame, store) : numbersHtml(frame, frame.store);
   }
 }
 

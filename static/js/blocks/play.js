@@ -5,6 +5,7 @@
 import { t } from "../core/i18n.js";
 import { BLOCK_FIELDS } from "../core/state.js";
 import { escapeHtml, formatNumber } from "../views/format.js";
+import { mapTable } from "../views/numbers.js";
 import { elementwiseFormula, sourceName } from "./elementwise.js";
 
 /** The block of the state as the trace request's fields (null: no block on the stage). */
@@ -83,6 +84,59 @@ export function elementwiseArithmeticHtml(frame, store) {
     + `<th scope="col">x</th><th scope="col">y</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
     + (h * w > shown ? `<p class="hint">${escapeHtml(t("blocks.play.more_values", { count: h * w - shown }))}</p>` : "")
     + "</div>";
+}
+
+// Tables of every written channel up to this many cells; beyond, the current channel only.
+const NUMBERS_MAX_CELLS = 2048;
+
+/** Channel c's map of a (C, H, W) tensor, as a table's value(i, j). */
+function planeValue(tensor, c) {
+  const [, h, w] = tensor.shape;
+  return (i, j) => tensor.data[(c * h + i) * w + j];
+}
+
+/** The output map (H·W values) of channel k of an elementwise stage, once its step arrived. */
+function writtenOutput(stage, k) {
+  const chunk = stage.chunks.find((entry) => k >= entry.start && k < entry.start + entry.n);
+  if (!chunk) return null;
+  const [, h, w] = stage.outputShape;
+  return chunk.fields.output.data.subarray((k - chunk.start) * h * w, (k - chunk.start + 1) * h * w);
+}
+
+/**
+ * The Numbers tab for one elementwise step (BatchNorm, ReLU / ReLU6, the add), as a convolution
+ * step's has it: the step in a sentence, channel c's map(s) read and the map written (the
+ * residual's too for an add), then the stage's output maps as far as this step has written them.
+ * Every value is the server's: the previous stage's map, the block's input, the step's output.
+ */
+export function elementwiseNumbersHtml(frame, store) {
+  const stage = frame.stage;
+  const c = frame.local;
+  const [channels, h, w] = stage.outputShape;
+  const input = store.inputOf(stage);
+  const output = frame.array("output").data;
+  const table = (caption, value, role, k) => mapTable(caption, h, w, value, role, ` data-channel="${k}"`);
+  let html = `<section class="numbers-section"><h3>${escapeHtml(t("numbers.step"))}</h3>`
+    + `<p data-role="step-summary">${escapeHtml(elementwiseSummary(frame))}</p></section>`;
+  html += `<section class="numbers-section" data-role="channel-maps"><h3>${escapeHtml(t("blocks.numbers.channel", { c, formula: elementwiseFormula(stage, c) }))}</h3><div class="map-tables">`;
+  html += input ? table(t("blocks.play.channel_in", { c }), planeValue(input, c), "input-map", c) : "";
+  if (stage.kind === "add") {
+    const source = stage.info.source;
+    const residual = source === "input" ? store.header.input : store.byName(source).output;
+    if (residual) html += table(`${sourceName(source)} ${c}`, planeValue(residual, c), "residual-map", c);
+  }
+  html += table(t("blocks.play.channel_out", { c }), (i, j) => output[i * w + j], "output-map", c);
+  html += "</div></section>";
+  html += `<section class="numbers-section" data-role="stage-outputs"><h3>${escapeHtml(t("blocks.numbers.outputs", { name: stage.name }))}</h3>`;
+  const everyChannel = channels * h * w <= NUMBERS_MAX_CELLS;
+  if (!everyChannel) html += `<p class="hint">${escapeHtml(t("numbers.too_many", { n: channels * h * w }))}</p>`;
+  html += '<div class="map-tables">';
+  for (let k = 0; k < channels; k++) {
+    if (!everyChannel && k !== c) continue;
+    const data = k <= c ? writtenOutput(stage, k) : null;
+    html += table(t("blocks.play.channel", { c: k }), data ? (i, j) => data[i * w + j] : () => null, "stage-output-map", k);
+  }
+  return `${html}</div></section>`;
 }
 
 export function elementwiseFormulaText(frame) {

@@ -25,7 +25,8 @@ export function stepSummary(frame) {
   });
 }
 
-function mapTable(caption, rows, cols, value, role, attributes = "") {
+/** One map as a table (rows × cols); a null value is a cell not written yet (blocks/play.js too). */
+export function mapTable(caption, rows, cols, value, role, attributes = "") {
   let html = `<table class="map-table" data-role="${role}"${attributes}><caption>${escapeHtml(caption)}</caption><thead><tr><td></td>`;
   for (let j = 0; j < cols; j++) html += `<th scope="col">${j}</th>`;
   html += "</tr></thead><tbody>";
