@@ -8,7 +8,7 @@ import { channelHue, maxAbs, MIXED_HUE, niceMax } from "../views/colors.js";
 import { Heatmap } from "../views/grid.js";
 import { el, fitCell } from "../views/common.js";
 import { formatNumber } from "../views/format.js";
-import { labelHeight, labelWidth, readability } from "../views/layout.js";
+import { labelHeight, labelWidth, NUMBER_FONT, readability } from "../views/layout.js";
 import { widestTexts } from "../views/focus.js";
 
 /** What the stage does to one value of channel c, as the formula a student reads. */
@@ -39,7 +39,15 @@ class FocusMap extends Heatmap {
   }
 
   chooseFont(texts) {
-    const font = super.chooseFont(texts);
+    let font = super.chooseFont(texts);
+    // One size across the focus (ElementwiseView.render): ReLU6's y, without minus signs, took
+    // 17 px beside its x at 11 px.
+    if (font && this.fontCap && font > this.fontCap) {
+      font = this.fontCap;
+      this.font = font;
+      this.fontSpec = `600 ${font}px ${NUMBER_FONT}`;
+      this.canvas.dataset.font = String(font);
+    }
     if (font >= this.smallestFont) return font;
     this.font = 0;
     this.canvas.dataset.font = "0";
@@ -246,6 +254,18 @@ export class ElementwiseView {
       this.focusResidual.draw(value(plane(this.residual, c)), scale, `${c}|${scale}`);
     }
     this.focusOutput.draw(value(output), scale, `${c}|${scale}`);
+    // The focus's maps at one number size, the smallest any of them reached on its own.
+    const focus = [this.focusInput, this.focusResidual, this.focusOutput].filter(Boolean);
+    const fonts = focus.map((map) => map.font).filter((font) => font > 0);
+    const shared = fonts.length ? Math.min(...fonts) : 0;
+    for (const map of focus) {
+      if (!map.font || map.font <= shared) continue;
+      map.fontCap = shared;
+      map.lastKey = null; // redrawn at the shared size
+      const data = map === this.focusInput ? plane(this.input, c) : map === this.focusOutput ? output : plane(this.residual, c);
+      map.draw(value(data), scale, `${c}|${scale}|${shared}`);
+      map.fontCap = 0;
+    }
     this.inputs.forEach((map, k) => map.element.classList.toggle("current", k === c));
     for (let k = 0; k < this.outputs.length; k++) {
       const data = k <= c ? this.outputOf(k) : null;

@@ -139,6 +139,43 @@ export function elementwiseNumbersHtml(frame, store) {
   return `${html}</div></section>`;
 }
 
+/** Half a unit in the last of the four significant digits formatNumber shows of v. */
+function shownHalfUnit(v) {
+  if (!v || Number.isInteger(v)) return 0;
+  return 0.5 * 10 ** (Math.floor(Math.log10(Math.abs(v))) - 3);
+}
+
+/**
+ * The quiz's question on an elementwise step (channel c): out[0, 0, c], its cell (0, 0), with
+ * the formula and the value(s) it is computed from in the question itself. The next channel's
+ * maps are drawn as colours only beside the focus (and with the quiz open the focus has no
+ * room for numbers either), so the question gives what the class needs. `slack`: what the
+ * operands' shown digits (and BatchNorm's shown scale and shift) may move the answer by.
+ * Returns { label, prompt, value, slack }; the value is the server's.
+ */
+export function elementwiseQuestion(frame, store) {
+  const stage = frame.stage;
+  const c = frame.local;
+  const [, h, w] = stage.outputShape;
+  const x = store.inputOf(stage).data[c * h * w];
+  const operands = [["x", x]];
+  let slack = shownHalfUnit(x);
+  if (stage.kind === "batch_norm") {
+    const scale = stage.scale.data[c];
+    slack = Math.abs(scale) * slack + Math.abs(x) * shownHalfUnit(scale) + shownHalfUnit(stage.shift.data[c]);
+  } else if (stage.kind === "add") {
+    const source = stage.info.source;
+    const residual = source === "input" ? store.header.input : store.byName(source).output;
+    const r = residual.data[c * h * w];
+    operands.push([sourceName(source), r]);
+    slack += shownHalfUnit(r);
+  }
+  const label = `out[0, 0, ${c}]`;
+  const values = operands.map(([name, v]) => `${name} = ${formatNumber(v)}`).join(t("quiz.value_separator"));
+  const prompt = t("quiz.elementwise_question", { label, formula: elementwiseFormula(stage, c), values });
+  return { label, prompt, value: frame.array("output").data[0], slack };
+}
+
 export function elementwiseFormulaText(frame) {
   return `${t("blocks.play.channel", { c: frame.local })}: ${elementwiseFormula(frame.stage, frame.local)}`;
 }

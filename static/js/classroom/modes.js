@@ -6,6 +6,7 @@ import { t } from "../core/i18n.js";
 import { changesTrace } from "../core/state.js";
 import { validate } from "../controls/validate.js";
 import { formatNumber } from "../views/format.js";
+import { elementwiseQuestion } from "../blocks/play.js";
 import { bindExport } from "../export/index.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -81,6 +82,7 @@ function nextQuestion(store, step) {
   if (step + 1 >= store.total) return null;
   const frame = store.frame(step + 1);
   if (!frame) return { pending: true };
+  if (frame.elementwise) return elementwiseQuestion(frame, store); // its operands in the question
   const name = frame.stage.name;
   const i = frame.scalar("i");
   const j = frame.scalar("j");
@@ -93,13 +95,13 @@ function nextQuestion(store, step) {
 }
 
 /** Right within display rounding: the typed number, read as shown (4 significant digits). */
-function matches(typed, value) {
+function matches(typed, value, slack = 0) {
   const text = String(typed).trim().replace(/\u2212/g, "-").replace(",", ".");
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) return null;
   const number = Number(text);
   if (formatNumber(number) === formatNumber(value)) return true;
   const shown = Number(formatNumber(value).replace(/\u2212/g, "-"));
-  return Math.abs(number - value) <= Math.abs(shown - value) + 1e-9 * Math.max(1, Math.abs(value));
+  return Math.abs(number - value) <= Math.abs(shown - value) + slack + 1e-9 * Math.max(1, Math.abs(value));
 }
 
 const LAYER = { depthwise: "depthwise", separable: "separable", standard: "standard", grouped: "grouped", pointwise: "pointwise" };
@@ -133,12 +135,14 @@ function bindQuiz(ctx) {
    * the Cost tab counts them (the server's per-stage cost); the question follows the step. */
   function askBlockParams() {
     const stage = blockStage();
+    // "the add stage", not "stage add (add)": a stage named as its kind is not named twice.
+    const key = stage && stage.name === stage.kind ? "quiz.block_params_question_named" : "quiz.block_params_question";
     const text = stage
-      ? t("quiz.block_params_question", { stage: stage.name, kind: t(`blocks.play.kind.${stage.kind}`) })
+      ? t(key, { stage: stage.name, kind: t(`blocks.play.kind.${stage.kind}`) })
       : t("quiz.step_waiting");
     if (paramsQuestion.textContent !== text) {
       // The stage's name is an identifier (the API's): kept as it is in every language.
-      const [before, after] = stage ? t("quiz.block_params_question", { stage: "\u0000", kind: t(`blocks.play.kind.${stage.kind}`) }).split("\u0000") : [text, ""];
+      const [before, after] = stage ? t(key, { stage: "\u0000", kind: t(`blocks.play.kind.${stage.kind}`) }).split("\u0000") : [text, ""];
       const name = document.createElement("code");
       name.translate = false;
       name.textContent = stage ? stage.name : "";
@@ -158,7 +162,7 @@ function bindQuiz(ctx) {
     stepAnswer.disabled = !asked;
     stepQuestion.textContent = question === null ? t("quiz.step_done")
       : question.pending ? t("quiz.step_waiting")
-      : t("quiz.step_question", { step: state.get("step") + 2, label: question.label });
+      : t("quiz.step_question", { step: state.get("step") + 2, label: question.prompt ?? question.label });
   }
 
   async function askParams() {
@@ -192,7 +196,7 @@ function bindQuiz(ctx) {
   $("#quiz-step-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!asked) return;
-    const right = matches(stepAnswer.value, asked.value);
+    const right = matches(stepAnswer.value, asked.value, asked.slack);
     if (right === null) return feedback(stepFeedback, "problem", "quiz.not_a_number");
     if (!right) return feedback(stepFeedback, "wrong", "quiz.wrong", { answer: stepAnswer.value.trim() });
     feedback(stepFeedback, "right", "quiz.right", { value: formatNumber(asked.value) });
