@@ -27,11 +27,20 @@ export function formatFixed(v, decimals) {
  * down to two, then two and one decimals (a block's 1×1 weight −0.003399 fits no cell at four
  * significant digits). A grid takes the first whose widest text fits its cells.
  */
-export function numberForms(digits) {
+export function numberForms(digits, { short = false } = {}) {
   const forms = [];
   for (let d = digits; d >= 2; d--) forms.push((v) => formatNumber(v, d));
   forms.push((v) => formatFixed(v, 2), (v) => formatFixed(v, 1));
+  // A focus grid that must carry numbers (the 1×1 mix in presenter mode, 16 rows in 1080 px:
+  // 44 px cells, 18 px type) goes one step further: one decimal without its leading zero
+  // ("−.8"). Never whole numbers: a weight of 0.3 shown as "0" would teach a wrong sum.
+  if (short) forms.push((v) => withoutLeadingZero(formatFixed(v, 1)));
   return forms;
+}
+
+/** "−0.8" as "−.8", "0.34" as ".34"; other texts as they are. */
+export function withoutLeadingZero(text) {
+  return text.replace(/^(\u2212?)0\./, "$1.");
 }
 
 /** Exact value for data attributes and tests (round-trips through Number()). */

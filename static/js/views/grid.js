@@ -27,14 +27,16 @@ export class Heatmap {
    * label : caption text; hue : the channel's colour (frame and swatch);
    * onCell(i, j) : called when a cell is clicked (makes the grid editable);
    * numberHint : texts as wide as the widest number this grid will show (its scale's
-   * bounds), so its number size does not jump as it fills.
+   * bounds), so its number size does not jump as it fills;
+   * shortForms : also try the shortest number forms (format.js numberForms `short`).
    */
-  constructor({ rows, cols, cell, label = "", hue = null, ariaLabel = "", onCell = null, className = "", numberHint = [] }) {
+  constructor({ rows, cols, cell, label = "", hue = null, ariaLabel = "", onCell = null, className = "", numberHint = [], shortForms = false }) {
     this.rows = rows;
     this.cols = cols;
     this.cell = cell;
     this.role = className;
     this.numberHint = numberHint;
+    this.shortForms = shortForms;
     this.font = 0;
     this.numberTexts = [];
     this.element = document.createElement("figure");
@@ -154,7 +156,8 @@ export class Heatmap {
 
   /** Number size for these texts (and the hint), or 0 when they would be unreadable: colours only. */
   chooseFont(texts) {
-    const font = numberFont(this.cell, [...this.numberHint, ...texts]);
+    // A grid that must carry numbers (shortForms) spares 2 px less air: "−.8" at 18 px in 40 px.
+    const font = numberFont(this.cell, [...this.numberHint, ...texts], { margin: this.shortForms ? 4 : 6 });
     this.font = font;
     this.fontSpec = `600 ${font}px ${NUMBER_FONT}`;
     this.canvas.dataset.cell = String(this.cell);
@@ -205,7 +208,7 @@ export class Heatmap {
     // The cell carries a short form when the full one does not fit (a block's 1×1 weight
     // −0.003399); the arithmetic panel keeps the exact values.
     let texts = [];
-    for (const form of numberForms(this.digits())) {
+    for (const form of numberForms(this.digits(), { short: this.shortForms })) {
       texts = [];
       for (let p = 0; p < kinds.length; p++) {
         if (kinds[p] === 0) texts.push([p, form(numbers[p])]);

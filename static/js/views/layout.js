@@ -102,12 +102,12 @@ export function captionBox(text, gridWidth) {
 /**
  * The font size (integer CSS px) at which every one of `texts` fits in a cell of
  * `cell` px, or 0 when that is under the readable minimum (the grid then carries
- * colours only). `scale` < 1 keeps a margin inside the cell.
+ * colours only). `margin` px of the cell's width stay free (the grid lines and some air).
  */
-export function numberFont(cell, texts, { min = state.minFont, max = state.maxFont } = {}) {
+export function numberFont(cell, texts, { min = state.minFont, max = state.maxFont, margin = 6 } = {}) {
   let widest = 0;
   for (const text of texts) widest = Math.max(widest, textWidth(text, `600 100px ${NUMBER_FONT}`));
-  const byWidth = widest > 0 ? ((cell - 6) * 100) / widest : Infinity;
+  const byWidth = widest > 0 ? ((cell - margin) * 100) / widest : Infinity;
   const font = Math.floor(Math.min(cell * 0.46, byWidth, max));
   return font >= min ? font : 0;
 }

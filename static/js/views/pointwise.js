@@ -69,12 +69,15 @@ export class PointwiseView extends StageView {
     inputs.append(inputMaps);
 
     const mix = el("div", "pw-mix");
-    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", label: t(this.stage.blockName ? "blocks.play.vector" : "arith.vector") }); // a block's input is x
+    // Presenter mode hides the arithmetic panel: the mix is where the class reads the numbers,
+    // in the shortest forms if that is what fits (a block's 16 rows at 1920×1080: 44 px cells).
+    const shortForms = presenting;
+    const vector = new Heatmap({ rows: CM, cols: 1, cell: mixCell, className: "vector", shortForms, label: t(this.stage.blockName ? "blocks.play.vector" : "arith.vector") }); // a block's input is x
     const matrix = new Heatmap({
-      rows: CM, cols: O, cell: mixCell, className: "matrix", label: t("stage.matrix"),
+      rows: CM, cols: O, cell: mixCell, className: "matrix", shortForms, label: t("stage.matrix"),
       onCell: this.handlers.onPointwiseCell ? (a, k) => this.handlers.onPointwiseCell(a, k) : null,
     });
-    const sums = new Heatmap({ rows: 1, cols: O, cell: mixCell, className: "sums", hue: MIXED_HUE, label: t("stage.sums") });
+    const sums = new Heatmap({ rows: 1, cols: O, cell: mixCell, className: "sums", hue: MIXED_HUE, shortForms, label: t("stage.sums") });
     // Row hues: each entry of z belongs to one input channel q.
     const hues = el("div", "row-hues");
     hues.style.height = `${CM * mixCell}px`;
