@@ -10,8 +10,32 @@ export { escapeHtml, exact, formatNumber, t };
 /** Translated text with `code` spans (backticks) and **bold**, safe as HTML. */
 export function rich(key, params) {
   return escapeHtml(t(key, params))
-    .replace(/`([^`]+)`/g, '<code translate="no">$1</code>')
+    .replace(/`([^`]+)`/g, (_, code) => `<code translate="no">${breakAtTerms(code)}</code>`)
     .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+}
+
+// A word that a formula's next term should not be torn from: an operator or a sum's sign.
+const OPERATOR = /^(=|·|\+|−|-|×|\/|→|≈|&lt;|&gt;|≤|≥|Σ\S*)$/;
+
+/** A formula as HTML that wraps, in a narrow column, only where a reader would break it:
+ * before an operator, between terms, after a call's commas; never inside an index such as
+ * `w[di, dj, c, k]`, and never between an operator (or Σ_r) and the term it applies to.
+ * `html` is already escaped; the spaces that must not break become no-break spaces. */
+export function breakAtTerms(html) {
+  const words = html.split(" ");
+  let brackets = 0;
+  return words.map((word, n) => {
+    const glue = n === 0 ? "" : brackets > 0 || OPERATOR.test(words[n - 1]) ? "&nbsp;" : " ";
+    for (const char of word) brackets += char === "[" ? 1 : char === "]" ? -1 : 0;
+    return glue + word;
+  }).join("");
+}
+
+/** A code listing whose lines wrap inside the column: each source line is a block, so a
+ * wrapped line's continuation is indented under it and never mistaken for the next line. */
+export function codeHtml(text) {
+  const lines = text.split("\n").map((line) => `<span class="code-line">${escapeHtml(line) || " "}</span>`);
+  return `<pre translate="no"><code>${lines.join("")}</code></pre>`;
 }
 
 /** Flat values of nested lists (row-major). */

@@ -2,7 +2,7 @@
 // valid group counts sets the page's `groups`; the server answers the connectivity, the
 // TF and PyTorch weight shapes, and the output four ways (/lessons/groups).
 import { translateComments } from "../code/comments.js";
-import { escapeHtml, exact, failed, formatNumber, rich, t } from "./common.js";
+import { codeHtml, escapeHtml, exact, failed, formatNumber, rich, t } from "./common.js";
 
 const METHODS = ["tf_conv2d", "tf_split_concat", "tf_depthwise_sum", "torch_groups"];
 
@@ -45,7 +45,7 @@ export function mount(element, ctx) {
   element.innerHTML = `<div class="lesson-slider"><label for="groups-slider">${escapeHtml(t("lesson6.slider"))}</label>` +
     `<input type="range" id="groups-slider" min="0" max="0" step="1" value="0">` +
     `<output id="groups-value" for="groups-slider"></output></div><div class="lesson-groups"></div>` +
-    `<details class="lesson-code"><summary>${escapeHtml(t("lesson6.code"))}</summary><pre translate="no"><code>${escapeHtml(translateComments(CODE))}</code></pre></details>`;
+    `<details class="lesson-code"><summary>${escapeHtml(t("lesson6.code"))}</summary>${codeHtml(translateComments(CODE))}</details>`;
   const slider = element.querySelector("#groups-slider");
   const body = element.querySelector(".lesson-groups");
   slider.addEventListener("input", () => {

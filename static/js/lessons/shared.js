@@ -1,7 +1,7 @@
 // Lesson 7: one kernel shared by every channel, without mixing. The server computes it
 // three ways (/lessons/shared_kernel); the code shows how to write it.
 import { translateComments } from "../code/comments.js";
-import { channelRows, escapeHtml, matrixHtml, rich, t, whileLoading } from "./common.js";
+import { channelRows, codeHtml, escapeHtml, matrixHtml, rich, t, whileLoading } from "./common.js";
 
 const CODE = {
   tf: `# TensorFlow: tile one kernel k [kh, kw] over the C channels
@@ -27,7 +27,7 @@ y = conv(x.reshape(N * C, 1, H, W)).reshape(N, C, H, W)`,
 
 export function mount(element, ctx) {
   const code = Object.entries(CODE).map(([name, text]) =>
-    `<figure class="lesson-snippet"><figcaption>${escapeHtml(t(`code.${name}`))}</figcaption><pre translate="no"><code>${escapeHtml(translateComments(text))}</code></pre></figure>`).join("");
+    `<figure class="lesson-snippet"><figcaption>${escapeHtml(t(`code.${name}`))}</figcaption>${codeHtml(translateComments(text))}</figure>`).join("");
   element.innerHTML = `<div class="lesson-shared"></div><details class="lesson-code" open><summary>${escapeHtml(t("lesson7.code"))}</summary>${code}</details>`;
   const top = element.querySelector(".lesson-shared");
   return {
