@@ -135,8 +135,8 @@ function bindQuiz(ctx) {
    * the Cost tab counts them (the server's per-stage cost); the question follows the step. */
   function askBlockParams() {
     const stage = blockStage();
-    // "the add stage", not "stage add (add)": a stage named as its kind is not named twice.
-    const key = stage && stage.name === stage.kind ? "quiz.block_params_question_named" : "quiz.block_params_question";
+    // "the add stage", not "stage add (add)": the residual add is named by its kind.
+    const key = stage && stage.kind === "add" && stage.name === "add" ? "quiz.block_params_question_named" : "quiz.block_params_question";
     const text = stage
       ? t(key, { stage: stage.name, kind: t(`blocks.play.kind.${stage.kind}`) })
       : t("quiz.step_waiting");
