@@ -40,7 +40,7 @@ JS_ROOMS: dict[str, set[str]] = {
     "blocks": {"core", "views"},
     "notebook": {"core", "views"},
     "lessons": {"core", "views", "controls", "code", "lab"},
-    "classroom": {"core", "views", "controls", "export", "lessons"},
+    "classroom": {"core", "views", "controls", "export", "lessons", "blocks"},
 }
 JS_ENTRY_POINTS = {"main.js"}
 
