@@ -24,6 +24,7 @@ from app import cli
 from app.settings import Settings
 from app.web import loop as event_loop
 from app.web.server import server_options
+from tests.threads import in_fresh_thread
 
 BURST = 200
 
@@ -36,7 +37,14 @@ def accepted_in_one_turn(loop_option: str, burst: int = BURST,
                          answer: bytes | None = None) -> tuple[int, list[bytes]]:
     """Connections a server on ``loop_option`` (uvicorn's ``loop``) has accepted after
     ``burst`` queued ones and one loop turn; with ``answer``, what every client then read
-    (each connection is answered ``answer`` and closed by the server)."""
+    (each connection is answered ``answer`` and closed by the server). In a thread of its
+    own: Playwright's sync API leaves a running loop in the main thread."""
+    return in_fresh_thread(lambda: _accepted_in_one_turn(loop_option, burst, answer),
+                           name="accept-burst")
+
+
+def _accepted_in_one_turn(loop_option: str, burst: int,
+                          answer: bytes | None) -> tuple[int, list[bytes]]:
     loop = Config(app=None, loop=loop_option).get_loop_factory()()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -73,6 +81,7 @@ def accepted_in_one_turn(loop_option: str, burst: int = BURST,
         with contextlib.suppress(Exception):
             loop.run_until_complete(asyncio.sleep(0))
         loop.close()
+        listener.close()  # closed by the server already, unless it never started
     return accepted, read
 
 
