@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import socket
 from collections.abc import Callable
@@ -121,7 +122,9 @@ class BatchAcceptServer(asyncio.AbstractServer):
             await asyncio.gather(*self._adopting, return_exceptions=True)
 
 
+@functools.cache
 def _batch_accept_loop_class() -> type[asyncio.AbstractEventLoop]:
+    """The loop class, defined once (uvloop is imported only when it is asked for)."""
     import uvloop
 
     class BatchAcceptLoop(uvloop.Loop):  # type: ignore[misc, name-defined]
