@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -62,3 +63,15 @@ def running_server(app: object) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(STARTUP_TIMEOUT_SECONDS)
         sock.close()
+
+
+def serve_options(monkeypatch: object) -> dict[str, Any]:
+    """The keyword arguments ``convlens serve`` hands ``uvicorn.run`` under the current
+    environment (``uvicorn.run`` replaced for the test through ``monkeypatch``)."""
+    from app import cli
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))  # type: ignore[attr-defined]
+    cli.main(["serve"])
+    (options,) = calls
+    return options

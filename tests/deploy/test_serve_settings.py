@@ -3,11 +3,9 @@ its command line)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from app import cli
+from tests.servers import serve_options
 
 
 def test_serve_passes_the_environments_server_settings_to_uvicorn(
@@ -21,12 +19,7 @@ def test_serve_passes_the_environments_server_settings_to_uvicorn(
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    calls: list[dict[str, Any]] = []
-    import uvicorn
-
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
-    cli.main(["serve"])
-    (options,) = calls
+    options = serve_options(monkeypatch)
     assert options["host"] == "0.0.0.0"
     assert options["port"] == 8123
     assert options["workers"] == 3

@@ -17,13 +17,12 @@ import socket
 from typing import Any
 
 import pytest
-import uvicorn
 from uvicorn.config import Config
 
-from app import cli
 from app.settings import Settings
 from app.web import loop as event_loop
 from app.web.server import server_options
+from tests.servers import serve_options
 from tests.threads import in_fresh_thread
 
 BURST = 200
@@ -103,10 +102,7 @@ def test_every_connection_of_a_burst_is_served_and_its_descriptor_closed() -> No
 
 def test_asyncio_is_a_choice_and_accepts_a_burst_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVLENS_EVENT_LOOP", "asyncio")
-    calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
-    cli.main(["serve"])
-    (options,) = calls
+    options = serve_options(monkeypatch)
     assert options["loop"] == "asyncio"
     assert accepted_in_one_turn("asyncio")[0] == BURST
 

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app import cli
 from app.main import create_app
 from app.settings import Settings
 from app.web.server import LimitedHttpToolsProtocol
+from tests.servers import serve_options
 
 LIMIT = 8 * 1024
 SOCKET_TIMEOUT_SECONDS = 10.0
@@ -114,12 +114,7 @@ def test_a_request_that_is_not_http_gets_the_envelope(small_limit: str) -> None:
 
 def test_convlens_serve_runs_the_limited_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONVLENS_MAX_HEADER_BYTES", "12345")
-    calls: list[dict[str, Any]] = []
-    import uvicorn
-
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
-    cli.main(["serve"])
-    (options,) = calls
+    options = serve_options(monkeypatch)
     assert options["http"] is LimitedHttpToolsProtocol
     assert options["h11_max_incomplete_event_size"] == 12345
 
