@@ -8,6 +8,7 @@ Screenshots go to ``test-artifacts/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -121,6 +122,13 @@ def _demo(browser: object, base_url: str, width: int, height: int) -> Iterator[D
         yield demo
     finally:
         context.close()
+
+
+@contextlib.contextmanager
+def screen(browser: object, base_url: str, width: int, height: int) -> Iterator[Demo]:
+    """A page of its own at ``width`` x ``height``, closed on leaving (for tests that try
+    several screen sizes or need a second page)."""
+    yield from _demo(browser, base_url, width, height)
 
 
 @pytest.fixture(scope="session")

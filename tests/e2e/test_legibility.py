@@ -16,13 +16,11 @@ Screenshots of each scenario go to ``test-artifacts/legibility-*.png``.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import Demo, _demo
+from tests.e2e.conftest import Demo, screen
 
 pytestmark = pytest.mark.e2e
 
@@ -68,16 +66,6 @@ MEASURE = """() => {
     texts: texts.map((x) => ({ text: x.text, font: x.font, source: x.source })),
   };
 }"""
-
-
-@contextlib.contextmanager
-def screen(browser: object, base_url: str, width: int, height: int) -> Iterator[Demo]:
-    frames = _demo(browser, base_url, width, height)
-    demo = next(frames)
-    try:
-        yield demo
-    finally:
-        frames.close()
 
 
 def open_drawn(demo: Demo, query: str) -> None:

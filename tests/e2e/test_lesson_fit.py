@@ -10,13 +10,11 @@ projector's size, in English and Chinese. Screenshots go to /tmp/fix3/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import TIMEOUT_MS, Demo, _demo
+from tests.e2e.conftest import TIMEOUT_MS, Demo, screen
 from tests.e2e.lessons_helpers import open_page, wait_lesson
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +44,6 @@ MEASURE = """() => {
   }
   return { found, sideScrolls: side.scrollWidth > side.clientWidth + 1 };
 }"""
-
-
-@contextmanager
-def screen(browser: object, page_server: str, width: int, height: int) -> Iterator[Demo]:
-    yield from _demo(browser, page_server, width, height)
 
 
 def choose_lesson(demo: Demo, number: int) -> None:
@@ -123,27 +116,17 @@ def lesson_problems(demo: Demo, tag: str, presenting: bool) -> list[str]:
     return problems
 
 
+@pytest.mark.parametrize("presenting", [False, True], ids=["page", "presenter"])
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_every_lesson_formula_fits_its_column(browser: object, page_server: str, width: int,
-                                              height: int, language: str) -> None:
+                                              height: int, language: str,
+                                              presenting: bool) -> None:
     SHOTS.mkdir(exist_ok=True)
+    mode = "present" if presenting else "fit"
     with screen(browser, page_server, width, height) as demo:
         open_page(demo, language)
-        problems = lesson_problems(demo, f"fit-{language}-{width}", presenting=False)
-        assert problems == [], "\n".join(problems)
-        demo.assert_clean()
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize(("width", "height"), SCREENS)
-def test_every_lesson_formula_fits_in_presenter_mode(browser: object, page_server: str,
-                                                     width: int, height: int,
-                                                     language: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    with screen(browser, page_server, width, height) as demo:
-        open_page(demo, language)
-        problems = lesson_problems(demo, f"present-{language}-{width}", presenting=True)
+        problems = lesson_problems(demo, f"{mode}-{language}-{width}", presenting=presenting)
         assert problems == [], "\n".join(problems)
         demo.assert_clean()
 

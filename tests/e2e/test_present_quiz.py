@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Demo, _demo
+from tests.e2e.conftest import Demo, screen
 
 pytestmark = pytest.mark.e2e
 
@@ -31,11 +31,6 @@ QUIZ_TEXTS = """() => {
 }"""
 
 
-def _screen(browser: object, page_server: str, width: int, height: int):
-    frames = _demo(browser, page_server, width, height)
-    return frames, next(frames)
-
-
 def _open(demo: Demo, query: str) -> None:
     demo.page.goto(f"{demo.base_url}/#{query}" if query else f"{demo.base_url}/")
     demo.page.wait_for_selector("body[data-ready]")
@@ -47,8 +42,7 @@ def _open(demo: Demo, query: str) -> None:
 @pytest.mark.parametrize("how", ["button", "key"])
 def test_the_quiz_stays_readable_in_presenter_mode(browser, page_server, width, height,
                                                     smallest, query, how) -> None:
-    frames, demo = _screen(browser, page_server, width, height)
-    try:
+    with screen(browser, page_server, width, height) as demo:
         _open(demo, query)
         page = demo.page
         page.locator("#quiz-toggle").click()
@@ -76,8 +70,6 @@ def test_the_quiz_stays_readable_in_presenter_mode(browser, page_server, width, 
         where = "block" if query else "layer"
         page.screenshot(path=str(SHOTS / f"quiz-present-{how}-{width}-{where}.png"))
         demo.assert_clean()
-    finally:
-        frames.close()
 
 
 MIX = """() => window.convlensLegibility().grids
@@ -101,8 +93,7 @@ def _assert_mix_numbers(page, width: int, smallest: int, name: str) -> list[dict
 @pytest.mark.parametrize(("width", "height", "smallest"), SCREENS)
 def test_the_project_stage_shows_its_weights_and_outputs_in_presenter_mode(
         browser, page_server, width, height, smallest) -> None:
-    frames, demo = _screen(browser, page_server, width, height)
-    try:
+    with screen(browser, page_server, width, height) as demo:
         _open(demo, BLOCK)
         page = demo.page
         page.get_by_role("button", name="Present").click()
@@ -118,8 +109,6 @@ def test_the_project_stage_shows_its_weights_and_outputs_in_presenter_mode(
         if width == 1920:  # 16 rows in 1080 px: the cells are large enough to carry numbers
             assert all(grid["cell"] >= 40 and grid["font"] >= 18 for grid in grids), grids
         demo.assert_clean()
-    finally:
-        frames.close()
 
 
 @pytest.mark.parametrize(("width", "height", "smallest"), SCREENS)
@@ -127,8 +116,7 @@ def test_the_project_stage_shows_its_weights_and_outputs_in_presenter_mode(
     "op=separable", "op=separable&channels=8&multiplier=2&height=8&width=8"])
 def test_the_separable_pointwise_stage_shows_its_mix_in_presenter_mode(
         browser, page_server, width, height, smallest, query) -> None:
-    frames, demo = _screen(browser, page_server, width, height)
-    try:
+    with screen(browser, page_server, width, height) as demo:
         _open(demo, query)
         page = demo.page
         page.get_by_role("button", name="Present").click()
@@ -141,5 +129,3 @@ def test_the_separable_pointwise_stage_shows_its_mix_in_presenter_mode(
         if width == 1920:
             assert all(grid["cell"] >= 40 and grid["font"] >= 18 for grid in grids), grids
         demo.assert_clean()
-    finally:
-        frames.close()
